@@ -1,0 +1,19 @@
+"""Bounded workbench: entry point. Run with `streamlit run app.py` (or the README's first command)."""
+
+import streamlit as st
+
+from workbench import ui
+from workbench.ui.sidebar import render_sidebar
+
+st.set_page_config(page_title="Bounded workbench", page_icon="🧭", layout="wide")
+
+ctx = ui.bootstrap()
+
+pages = [
+    st.Page("pages/overview.py", title="Overview", icon="🧭", default=True),
+    st.Page("pages/data.py", title="Data", icon="📥"),
+    st.Page("pages/notebook.py", title="Notebook", icon="📓"),
+]
+nav = st.navigation(pages)
+render_sidebar(ctx)
+nav.run()

@@ -1,0 +1,156 @@
+"""SQL expressions that turn staged text into typed values.
+
+Every expression returns NULL for a value it cannot parse; the validator
+compares the raw and parsed value to find the rows that failed. The formats
+are the workbench's own constants, never user input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from workbench.ingest.kinds import ColumnType
+from workbench.storage.sql import quote_ident, quote_literal
+
+DateOrder = Literal["auto", "dmy", "mdy"]
+
+NULL_TOKENS = ("", "n/a", "na", "null", "none", "-", "--", "#n/a", "nan", "nat")
+
+_DMY = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
+_MDY = ("%m/%d/%Y", "%m-%d-%Y", "%m.%d.%Y", "%m/%d/%y")
+_NAMED = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%d-%b-%y", "%b %d %Y")
+_TIME_SUFFIXES = (" %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
+
+# Excel stores dates as days since 1899-12-30; 1 to 2958465 covers 1900-01-01..9999-12-31,
+# but a plain number in a date column is only read as a serial date in a plausible range
+# (1954..2119), so that an id or an amount is not silently turned into a date.
+SERIAL_MIN, SERIAL_MAX = 20000, 80000
+
+# Slash/dot/dash dates with two numeric parts before the year: the ones whose order is ambiguous.
+AMBIGUOUS_PATTERN = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(\s|$|T)"
+
+
+def _list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(quote_literal(v) for v in values) + "]"
+
+
+def raw_expr(column: str) -> str:
+    """The trimmed staged text, NULL for blanks and null tokens (``N/A``, ``-``, ...)."""
+    ident = quote_ident(column)
+    return (
+        f"CASE WHEN lower(trim({ident})) IN ({', '.join(quote_literal(t) for t in NULL_TOKENS)}) "
+        f"THEN NULL ELSE trim({ident}) END"
+    )
+
+
+def text_expr(column: str) -> str:
+    """Text: trimmed, blank as NULL (``N/A`` is kept: it may be meaningful text)."""
+    return f"NULLIF(trim({quote_ident(column)}), '')"
+
+
+def number_expr(raw: str, decimal: str) -> str:
+    """A DOUBLE from text such as ``1234.5``, ``$1,234.50``, ``1.234,50`` (decimal comma), ``12%``."""
+    if decimal == ",":
+        cleaned = f"replace(regexp_replace({raw}, '[\\s$€£¥.%]|USD|EUR|GBP', '', 'g'), ',', '.')"
+        return f"TRY_CAST({cleaned} AS DOUBLE)"
+    cleaned = f"regexp_replace({raw}, '[\\s$€£¥,%]|USD|EUR|GBP', '', 'g')"
+    return f"COALESCE(TRY_CAST({raw} AS DOUBLE), TRY_CAST({cleaned} AS DOUBLE))"
+
+
+def integer_expr(raw: str, decimal: str) -> str:
+    """A BIGINT; values with a fractional part fail (NULL) rather than being rounded."""
+    num = number_expr(raw, decimal)
+    return (
+        f"COALESCE(TRY_CAST({raw} AS BIGINT), "
+        f"CASE WHEN {num} = round({num}) AND abs({num}) < 9e18 THEN CAST({num} AS BIGINT) END)"
+    )
+
+
+def _day_formats(order: DateOrder) -> tuple[str, ...]:
+    if order == "dmy":
+        return _DMY + _NAMED
+    if order == "mdy":
+        return _MDY + _NAMED
+    return _NAMED
+
+
+def date_expr(raw: str, order: DateOrder) -> str:
+    """A DATE from ISO text, the chosen day/month order, month names or an Excel serial number."""
+    serial = (
+        f"CASE WHEN regexp_full_match({raw}, '\\d{{5}}(\\.\\d+)?') "
+        f"AND TRY_CAST({raw} AS DOUBLE) BETWEEN {SERIAL_MIN} AND {SERIAL_MAX} "
+        f"THEN CAST(DATE '1899-12-30' + CAST(floor(TRY_CAST({raw} AS DOUBLE)) AS INTEGER) AS DATE) END"
+    )
+    formats = _day_formats(order)
+    with_time = tuple(f + t for f in formats for t in _TIME_SUFFIXES)
+    return (
+        f"COALESCE(TRY_CAST({raw} AS DATE), "
+        f"CAST(try_strptime({raw}, {_list(formats + with_time)}) AS DATE), {serial})"
+    )
+
+
+def timestamp_expr(raw: str, order: DateOrder) -> str:
+    """A TIMESTAMP from ISO text, the chosen day/month order (with or without time) or an Excel serial."""
+    formats = _day_formats(order)
+    with_time = tuple(f + t for f in formats for t in _TIME_SUFFIXES)
+    serial = (
+        f"CASE WHEN regexp_full_match({raw}, '\\d{{5}}(\\.\\d+)?') "
+        f"AND TRY_CAST({raw} AS DOUBLE) BETWEEN {SERIAL_MIN} AND {SERIAL_MAX} "
+        f"THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(TRY_CAST({raw} AS DOUBLE) * 86400e6 AS BIGINT)) END"
+    )
+    return (
+        f"COALESCE(TRY_CAST({raw} AS TIMESTAMP), "
+        f"try_strptime({raw}, {_list(with_time + formats)}), {serial})"
+    )
+
+
+def boolean_expr(raw: str) -> str:
+    """A BOOLEAN from true/false, yes/no, y/n, 1/0."""
+    return (
+        f"CASE lower({raw}) WHEN 'true' THEN true WHEN 'yes' THEN true WHEN 'y' THEN true "
+        f"WHEN '1' THEN true WHEN 'false' THEN false WHEN 'no' THEN false WHEN 'n' THEN false "
+        f"WHEN '0' THEN false END"
+    )
+
+
+@dataclass(frozen=True)
+class ParsePlan:
+    """How one staged column becomes one typed column."""
+
+    source: str
+    target: str
+    type: ColumnType
+    parsed_sql: str  # typed value (NULL when empty or unparseable)
+    raw_sql: str  # the raw text considered (NULL when empty)
+    checked: bool  # whether unparseable values are problems (typed columns)
+
+
+SQL_TYPES: dict[ColumnType, str] = {
+    "text": "VARCHAR",
+    "category": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "boolean": "BOOLEAN",
+}
+
+
+def plan_column(source: str, target: str, ctype: ColumnType, decimal: str, order: DateOrder) -> ParsePlan:
+    """The SQL that parses staged column ``source`` as ``ctype`` into ``target``."""
+    if ctype in ("text", "category"):
+        expr = text_expr(source)
+        return ParsePlan(source, target, ctype, expr, expr, False)
+    raw = raw_expr(source)
+    if ctype == "integer":
+        parsed = integer_expr(raw, decimal)
+    elif ctype == "number":
+        parsed = number_expr(raw, decimal)
+    elif ctype == "date":
+        parsed = date_expr(raw, order)
+    elif ctype == "timestamp":
+        parsed = timestamp_expr(raw, order)
+    else:
+        parsed = boolean_expr(raw)
+    return ParsePlan(source, target, ctype, parsed, raw, True)

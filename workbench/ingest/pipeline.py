@@ -1,0 +1,402 @@
+"""Import a file into the workspace: stage, map, validate, and replace or append atomically.
+
+The page and the CLI both call :func:`import_file` (and the page calls it with
+``commit=False`` first to show the report). Everything that writes happens in
+one transaction: the table and its import-history entry change together, or
+nothing changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import pandas as pd
+
+from workbench.errors import ImportBlocked, InputFileError, WorkbenchError
+from workbench.ingest import consistency, validate
+from workbench.ingest.csv_reader import stage_csv
+from workbench.ingest.kinds import DatasetKind, get_kind
+from workbench.ingest.mapping import Mapping, MappingSuggestion, check_mapping, suggest_mapping
+from workbench.ingest.parse import DateOrder
+from workbench.ingest.report import Problem, ValidationReport
+from workbench.ingest.staged import StagedTable
+from workbench.ingest.xlsx_reader import stage_xlsx
+from workbench.storage import history
+from workbench.storage.sql import qualified, quote_ident
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What to do with a file.
+
+    Attributes:
+        kind: Dataset kind (and table) to import into.
+        mode: ``replace`` the table or ``append`` to it.
+        date_order: ``auto`` detects day/month order and asks when unsure.
+        skip_bad_rows: Import the good rows and leave the bad ones out (downloadable).
+        unify_categories: Import category variants as their most common spelling.
+        sheet: Spreadsheet sheet (None: the first with data).
+        profile: Name of the mapping profile used, for the history.
+    """
+
+    kind: str
+    mode: Literal["replace", "append"] = "replace"
+    date_order: DateOrder = "auto"
+    skip_bad_rows: bool = False
+    unify_categories: bool = False
+    sheet: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """The outcome of validating (and, if asked and possible, importing) a file."""
+
+    report: ValidationReport
+    mapping: Mapping
+    committed: bool
+    table: str
+    rows_imported: int = 0
+    rows_in_table: int = 0
+    import_id: int | None = None
+    rejected: pd.DataFrame | None = field(default=None, compare=False)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def stage_file(
+    con: duckdb.DuckDBPyConnection, path: Path, *, sheet: str | None = None
+) -> StagedTable:
+    """Read a CSV or spreadsheet into a temporary all-text table."""
+    if not path.exists():
+        raise InputFileError(f"File not found: {path}", "Check the path and try again.")
+    table = f"__stage_{uuid.uuid4().hex[:10]}"
+    suffix = path.suffix.lower()
+    if suffix in SPREADSHEET_SUFFIXES:
+        return stage_xlsx(con, path, table, sheet)
+    if sheet:
+        raise InputFileError(
+            f"{path.name} is a text file; it has no sheet '{sheet}'.", "Leave out the sheet option."
+        )
+    if suffix in CSV_SUFFIXES or suffix == "":
+        return stage_csv(con, path, table)
+    raise InputFileError(
+        f"{path.name}: files of type '{suffix}' cannot be imported.",
+        "Export the data as CSV or XLSX and import that file.",
+    )
+
+
+@contextmanager
+def staged_file(
+    con: duckdb.DuckDBPyConnection, path: Path, *, sheet: str | None = None
+) -> Iterator[StagedTable]:
+    """Stage a file for the duration of a ``with`` block, then drop the staging table."""
+    staged = stage_file(con, path, sheet=sheet)
+    try:
+        yield staged
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(staged.table)}")
+
+
+def sample_values(
+    con: duckdb.DuckDBPyConnection, staged: StagedTable, n: int = 200
+) -> dict[str, list[str]]:
+    """Up to ``n`` values per column, for mapping suggestions and previews."""
+    df = con.execute(f"SELECT * FROM {quote_ident(staged.table)} LIMIT {int(n)}").df()
+    return {c: [v for v in df[c].tolist() if isinstance(v, str)] for c in staged.columns if c in df}
+
+
+def staged_preview(con: duckdb.DuckDBPyConnection, staged: StagedTable, n: int = 200) -> pd.DataFrame:
+    """The first rows of a staged file as read, with the row number the user sees."""
+    cols = ", ".join(quote_ident(c) for c in staged.columns)
+    return con.execute(
+        f"SELECT {staged.row_expr} AS \"row\", {cols} FROM {quote_ident(staged.table)} "
+        f"ORDER BY 1 LIMIT {int(n)}"
+    ).df()
+
+
+def suggest_for(
+    con: duckdb.DuckDBPyConnection, staged: StagedTable, kind: str | DatasetKind
+) -> MappingSuggestion:
+    """Suggest a mapping for a staged file."""
+    k = get_kind(kind) if isinstance(kind, str) else kind
+    return suggest_mapping(k, staged.columns, sample_values(con, staged))
+
+
+def _rejected_frame(
+    con: duckdb.DuckDBPyConnection,
+    staged: StagedTable,
+    candidate: str,
+    plan: validate.Plan,
+    kind: DatasetKind,
+    extra_conditions: list[tuple[str, str]],
+) -> tuple[pd.DataFrame, str | None]:
+    """The rows that cannot be imported, as they were in the file, with the reason."""
+    reasons = []
+    for i, p in enumerate(plan.columns):
+        if p.checked:
+            reasons.append(f"CASE WHEN _bad_{i} THEN {_lit(f'{p.source}: cannot read value')} END")
+    for i, p in enumerate(plan.columns):
+        if p.target in kind.required:
+            not_bad = f" AND NOT _bad_{i}" if p.checked else ""
+            reasons.append(
+                f"CASE WHEN {quote_ident(p.target)} IS NULL{not_bad} "
+                f"THEN {_lit(f'{p.source}: required value missing')} END"
+            )
+    for cond, label in extra_conditions:
+        reasons.append(f"CASE WHEN {cond} THEN {_lit(label)} END")
+    if not reasons:
+        return pd.DataFrame(), None
+    reason_sql = f"concat_ws('; ', {', '.join(reasons)})"
+    bad = f"SELECT {validate.ROW}, {reason_sql} AS reason FROM {candidate} WHERE {reason_sql} <> ''"
+    raw_cols = ", ".join(f"s.{quote_ident(c)}" for c in staged.columns)
+    df = con.execute(
+        f"SELECT b.{validate.ROW} AS \"row\", b.reason, {raw_cols} FROM ({bad}) b "
+        f"JOIN (SELECT {staged.row_expr} AS {validate.ROW}, * FROM {quote_ident(staged.table)}) s "
+        f"USING ({validate.ROW}) ORDER BY 1"
+    ).df()
+    condition = f"{validate.ROW} IN (SELECT {validate.ROW} FROM ({bad}))"
+    return df, condition
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def run_import(
+    con: duckdb.DuckDBPyConnection,
+    staged: StagedTable,
+    mapping: Mapping,
+    options: ImportOptions,
+    *,
+    file_sha256: str,
+    commit: bool = True,
+    max_examples: int = 50,
+    own_transaction: bool = True,
+) -> ImportResult:
+    """Validate a staged file and, when ``commit`` and nothing blocks, write it in one transaction.
+
+    With ``own_transaction=False`` the caller holds a transaction (for example a
+    reset that imports several files all-or-nothing); a blocked import then
+    raises ImportBlocked and the caller rolls back.
+    """
+    kind = get_kind(options.kind)
+    check_mapping(kind, mapping, staged.columns)
+    target_name = kind.name
+    target = qualified("main", target_name)
+    base = dict(file=staged.file_name, sheet=staged.sheet, kind=kind.name, rows_in_file=staged.n_rows)
+
+    pre: list[Problem] = []
+    if staged.n_rows == 0:
+        pre.append(
+            Problem(
+                code="no_rows",
+                severity="error",
+                message=f"{staged.file_name} has a header on row {staged.header_row} but no data rows.",
+                hint="Check that you exported the right report, with its data.",
+                file=staged.file_name,
+                sheet=staged.sheet,
+                row=staged.header_row,
+            )
+        )
+    shape = validate.shape_problem(con, staged, kind)
+    if shape:
+        pre.append(shape)
+    for col in kind.required:
+        if col not in mapping.assignments:
+            column = kind.column(col)
+            pre.append(
+                Problem(
+                    code="missing_required_column",
+                    severity="error",
+                    message=(
+                        f"{staged.file_name}" + (f", sheet '{staged.sheet}'" if staged.sheet else "")
+                        + f": no column is mapped to '{col}' ({column.description}), which "
+                        f"{kind.label.lower()} need. The file's columns are: {', '.join(staged.columns)}."
+                    ),
+                    hint=(
+                        f"Map the column that holds {column.description.lower()} to '{col}' "
+                        f"(known names: {', '.join(column.synonyms[:4])}), or add it to the export."
+                    ),
+                    file=staged.file_name,
+                    sheet=staged.sheet,
+                    row=staged.header_row,
+                )
+            )
+    if shape or staged.n_rows == 0:
+        report = ValidationReport(**base, problems=tuple(pre))  # type: ignore[arg-type]
+        return ImportResult(report, mapping, False, target_name)
+
+    plan, order_problems = validate.build_plan(con, staged, kind, mapping, options.date_order)
+    candidate = qualified("main", f"__import_{uuid.uuid4().hex[:10]}")
+    if own_transaction:
+        con.execute("BEGIN TRANSACTION")
+    try:
+        validate.create_candidate(con, staged, plan, candidate)
+        problems = pre + order_problems
+        values = validate.value_problems(con, staged, kind, plan, candidate, max_examples)
+        if any(p.code == "ambiguous_date_order" for p in order_problems):
+            # Dates fail only because the order is unknown: the question covers them.
+            dated = {p.source for p in plan.columns if p.type in ("date", "timestamp")}
+            values = [v for v in values if not (v.code == "bad_value" and v.column in dated)]
+        problems += values
+        dup, dup_cond = consistency.duplicate_problems(con, staged, kind, plan, candidate, max_examples)
+        problems += dup
+        exists = _table_exists(con, target_name)
+        extra_conds: list[tuple[str, str]] = []
+        if dup_cond:
+            extra_conds.append((dup_cond, "repeats a key from an earlier row"))
+        if options.mode == "append" and exists:
+            in_table, in_cond = consistency.existing_key_problems(con, staged, kind, candidate, target)
+            problems += in_table
+            if in_cond:
+                extra_conds.append((in_cond, "key already in the table"))
+        cats, unify = consistency.category_problems(con, staged, kind, plan, candidate)
+        problems += cats
+        row_errors = any(p.row_level for p in problems)
+        rejected, reject_cond = (
+            _rejected_frame(con, staged, candidate, plan, kind, extra_conds) if row_errors else (None, None)
+        )
+        report = ValidationReport(
+            **base,  # type: ignore[arg-type]
+            problems=tuple(problems),
+            rows_rejected=0 if rejected is None else len(rejected),
+            date_order=plan.date_order,
+            notes=staged.notes + plan.notes,
+            column_types={p.target: p.type for p in plan.columns},
+        )
+        if not commit or report.blocking(options.skip_bad_rows):
+            if not own_transaction:
+                raise ImportBlocked(report.summary(), "", report=report)
+            con.execute("ROLLBACK")
+            return ImportResult(report, mapping, False, target_name, rejected=rejected)
+
+        if reject_cond:
+            con.execute(f"DELETE FROM {candidate} WHERE {reject_cond}")
+        if options.unify_categories and unify:
+            consistency.apply_unify(con, candidate, unify)
+        for col in [validate.ROW, *validate.flag_columns(plan)]:
+            con.execute(f"ALTER TABLE {candidate} DROP COLUMN {quote_ident(col)}")
+        imported = con.execute(f"SELECT count(*) FROM {candidate}").fetchall()[0][0]
+        if options.mode == "append" and exists:
+            _append(con, candidate, target, target_name)
+        else:
+            con.execute(f"DROP TABLE IF EXISTS {target}")
+            con.execute(f"ALTER TABLE {candidate} RENAME TO {quote_ident(target_name)}")
+        in_table = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+        import_id = history.record_import(
+            con,
+            table_name=target_name,
+            kind=kind.name,
+            mode=options.mode,
+            file_name=staged.file_name,
+            file_sha256=file_sha256,
+            sheet=staged.sheet,
+            mapping=mapping.to_json_dict(),
+            options={
+                "date_order": plan.date_order,
+                "decimal": staged.decimal,
+                "encoding": staged.encoding,
+                "delimiter": staged.delimiter,
+                "header_row": staged.header_row,
+                "skip_bad_rows": options.skip_bad_rows,
+                "unify_categories": options.unify_categories,
+                "profile": options.profile,
+            },
+            rows_in_file=staged.n_rows,
+            rows_imported=int(imported),
+            rows_skipped=staged.n_rows - int(imported),
+            rows_in_table=int(in_table),
+        )
+        if own_transaction:
+            con.execute("COMMIT")
+    except Exception:
+        if own_transaction:
+            con.execute("ROLLBACK")
+        raise
+    return ImportResult(
+        report, mapping, True, target_name, int(imported), int(in_table), import_id, rejected
+    )
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ? "
+        "AND NOT temporary",
+        [name],
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def _append(con: duckdb.DuckDBPyConnection, candidate: str, target: str, name: str) -> None:
+    """Append by column name, adding columns the table lacks; type clashes are explained."""
+    have = {r[0]: r[1] for r in con.execute(f"DESCRIBE {target}").fetchall()}
+    new = {r[0]: r[1] for r in con.execute(f"DESCRIBE {candidate}").fetchall()}
+    for col, typ in new.items():
+        if col not in have:
+            con.execute(f"ALTER TABLE {target} ADD COLUMN {quote_ident(col)} {typ}")
+    try:
+        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {candidate}")
+    except duckdb.Error as exc:
+        clashes = [f"{c} ({new[c]} in file, {have[c]} in table)" for c in new if c in have and new[c] != have[c]]
+        raise WorkbenchError(
+            f"Cannot append to table '{name}': {exc}".splitlines()[0],
+            "Column types differ: " + (", ".join(clashes) or "see above")
+            + ". Replace the table instead, or fix the file so the columns match.",
+        ) from None
+    con.execute(f"DROP TABLE {candidate}")
+
+
+def import_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    options: ImportOptions,
+    *,
+    mapping: Mapping | None = None,
+    commit: bool = True,
+    max_examples: int = 50,
+) -> ImportResult:
+    """Stage, map (the given mapping or a suggestion), validate and import one file.
+
+    Raises:
+        InputFileError: when the file cannot be read at all.
+        ImportBlocked: when ``commit`` and the report has blocking problems.
+    """
+    path = Path(path)
+    digest = sha256_file(path)
+    with staged_file(con, path, sheet=options.sheet) as staged:
+        chosen = mapping or suggest_for(con, staged, options.kind).mapping
+        result = run_import(
+            con, staged, chosen, options, file_sha256=digest, commit=commit, max_examples=max_examples
+        )
+    if commit and not result.committed:
+        blocking = result.report.blocking(options.skip_bad_rows)
+        first = blocking[0] if blocking else None
+        raise ImportBlocked(
+            result.report.summary() + (f" First: {first.message}" if first else ""),
+            first.hint if first else "",
+            report=result,
+        )
+    return result
+
+
+def mapping_json(mapping: Mapping) -> str:
+    return json.dumps(mapping.to_json_dict(), sort_keys=True)

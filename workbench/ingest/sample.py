@@ -1,0 +1,85 @@
+"""The bundled sample book of business: load it, or reset a workspace to it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from workbench.errors import WorkbenchError
+from workbench.ingest.pipeline import ImportOptions, run_import, sha256_file, staged_file, suggest_for
+from workbench.storage.sql import qualified
+from workbench.storage.tables import list_tables
+
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class SampleFile:
+    """One entry of ``sample_data/manifest.json``."""
+
+    file: str
+    kind: str
+    sheet: str | None
+    description: str
+
+
+def manifest(sample_dir: Path = SAMPLE_DIR) -> list[SampleFile]:
+    """The sample files in import order."""
+    path = sample_dir / "manifest.json"
+    if not path.exists():
+        raise WorkbenchError(
+            f"The sample data is missing: {path} does not exist.",
+            "Run `python sample_data/generate.py` from the project folder to regenerate it.",
+        )
+    entries = json.loads(path.read_text("utf-8"))
+    return [SampleFile(e["file"], e["kind"], e.get("sheet"), e.get("description", "")) for e in entries]
+
+
+def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the workspace has no user table and no import history."""
+    history = con.execute("SELECT count(*) FROM wb.import_history").fetchall()[0][0]
+    return not list_tables(con) and not history
+
+
+def reset_to_sample(
+    con: duckdb.DuckDBPyConnection,
+    sample_dir: Path = SAMPLE_DIR,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Replace every table, the history and the mapping profiles with the sample book.
+
+    All-or-nothing: one transaction around the whole reset. Notebooks are kept.
+    Returns rows per table.
+    """
+    files = manifest(sample_dir)
+    counts: dict[str, int] = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for info in list_tables(con):
+            con.execute(f"DROP TABLE {qualified('main', info.name)}")
+        for table in ("import_history", "tables", "mapping_profiles"):
+            con.execute(f"DELETE FROM {qualified('wb', table)}")
+        for i, entry in enumerate(files):
+            if progress:
+                progress(i / len(files), f"Importing {entry.file} as {entry.kind}")
+            path = sample_dir / entry.file
+            options = ImportOptions(kind=entry.kind, sheet=entry.sheet, profile="sample")
+            with staged_file(con, path, sheet=entry.sheet) as staged:
+                mapping = suggest_for(con, staged, entry.kind).mapping
+                result = run_import(
+                    con, staged, mapping, options, file_sha256=sha256_file(path), own_transaction=False
+                )
+            counts[result.table] = result.rows_imported
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    if progress:
+        progress(1.0, "Sample workspace ready")
+    return counts

@@ -1,0 +1,39 @@
+"""One translator from exceptions to what the user sees."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from workbench.errors import WorkbenchError
+
+log = logging.getLogger("workbench")
+
+
+def show_error(exc: BaseException) -> None:
+    """Show a WorkbenchError with its hint; anything else as a short reference, logged in full."""
+    if isinstance(exc, WorkbenchError):
+        st.error(exc.message + (f"\n\n**What to do:** {exc.hint}" if exc.hint else ""), icon="⚠️")
+        return
+    ref = uuid.uuid4().hex[:8]
+    log.exception("Unexpected error (reference %s)", ref, exc_info=exc)
+    st.error(
+        f"Something went wrong (reference {ref}). Nothing was changed by the failed step. "
+        "The terminal running the app shows the details for this reference.",
+        icon="🛑",
+    )
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """``with user_errors():`` shows errors raised inside the block instead of a traceback."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - the one place errors become messages
+        if type(exc).__name__ in ("RerunException", "StopException"):
+            raise
+        show_error(exc)

@@ -1,0 +1,226 @@
+"""The import panel of the Data page: kind, sheet, mapping editor, options, report, import."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from workbench.errors import ImportBlocked
+from workbench.export.tabular import to_csv_bytes, to_xlsx_bytes
+from workbench.ingest.kinds import KINDS, get_kind
+from workbench.ingest.mapping import Mapping, guess_kind
+from workbench.ingest.pipeline import (
+    SPREADSHEET_SUFFIXES,
+    ImportOptions,
+    ImportResult,
+    import_file,
+    run_import,
+    sample_values,
+    staged_file,
+    staged_preview,
+    suggest_for,
+)
+from workbench.ingest.report import PROBLEM_KINDS
+from workbench.ingest.xlsx_reader import list_sheets
+from workbench.storage import profiles
+from workbench.ui.bootstrap import Context
+from workbench.ui.uploads import SavedUpload
+
+NONE = "(not in file)"
+DATE_ORDERS = {"auto": "Detect (ask when unsure)", "dmy": "Day first (31/12/2026)", "mdy": "Month first (12/31/2026)"}
+
+
+def _state_key(upload: SavedUpload, name: str) -> str:
+    return f"imp:{upload.sha256[:16]}:{name}"
+
+
+def _mapping_frame(kind_name: str, mapping: Mapping, reasons: dict[str, str]) -> pd.DataFrame:
+    kind = get_kind(kind_name)
+    return pd.DataFrame(
+        {
+            "column": [c.name for c in kind.columns],
+            "required": [c.required for c in kind.columns],
+            "file column": [mapping.assignments.get(c.name, NONE) for c in kind.columns],
+            "why": [reasons.get(c.name, "") for c in kind.columns],
+            "meaning": [c.description for c in kind.columns],
+        }
+    )
+
+
+def _mapping_from_frame(kind_name: str, df: pd.DataFrame) -> Mapping:
+    assignments = {
+        str(row["column"]): str(row["file column"])
+        for _, row in df.iterrows()
+        if isinstance(row["file column"], str) and row["file column"] not in ("", NONE)
+    }
+    return Mapping(kind_name, assignments)
+
+
+def render_report(result: ImportResult, key: str) -> None:
+    """The validation report: summary, problems with where and what to do, rejected rows."""
+    report = result.report
+    blocking = report.blocking(skip_bad_rows=False)
+    if not report.problems:
+        st.success(report.summary(), icon="✅")
+    elif blocking:
+        st.warning(report.summary(), icon="⚠️")
+    else:
+        st.info(report.summary(), icon="ℹ️")
+    for note in report.notes:
+        st.caption(f"• {note}")
+    for p in report.problems:
+        icon = {"error": "🛑", "question": "❓", "warning": "⚠️"}[p.severity]
+        with st.container(border=True):
+            st.markdown(f"{icon} **{PROBLEM_KINDS[p.code]}**  \n{p.message}")
+            st.caption(f"Where: {p.where} · What to do: {p.hint}")
+            if len(p.examples) > 1:
+                st.dataframe(
+                    pd.DataFrame(p.examples, columns=["row", "value"]).head(20),
+                    hide_index=True,
+                    height=min(35 * (len(p.examples[:20]) + 1) + 3, 250),
+                )
+    if report.problems:
+        st.download_button(
+            "Download the report (CSV)",
+            to_csv_bytes(report.to_frame()),
+            file_name=f"{report.file}-validation.csv",
+            mime="text/csv",
+            key=f"{key}:dl-report",
+        )
+    if result.rejected is not None and not result.rejected.empty:
+        st.download_button(
+            f"Download the {len(result.rejected):,} rows that cannot be imported (XLSX)",
+            to_xlsx_bytes(result.rejected, sheet_name="rejected rows"),
+            file_name=f"{report.file}-rejected-rows.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"{key}:dl-rejected",
+        )
+
+
+def import_panel(ctx: Context, upload: SavedUpload) -> None:
+    """Everything needed to get one uploaded file into the workspace."""
+    con = ctx.con
+    sheet: str | None = None
+    if upload.path.suffix.lower() in SPREADSHEET_SUFFIXES:
+        sheets = list_sheets(upload.path)
+        sheet = st.selectbox("Sheet", sheets, key=_state_key(upload, "sheet"), help="The sheet to import.")
+    with staged_file(con, upload.path, sheet=sheet) as staged:
+        kinds = list(KINDS.values())
+        kind_key = _state_key(upload, f"kind:{sheet}")
+        if kind_key not in st.session_state:
+            st.session_state[kind_key] = guess_kind(
+                kinds, staged.columns, sample_values(con, staged), upload.name
+            ).name
+        c1, c2, c3 = st.columns([2, 2, 3])
+        kind_name = c1.selectbox(
+            "Dataset kind",
+            list(KINDS),
+            format_func=lambda k: f"{KINDS[k].label} ({k})",
+            key=kind_key,
+            help="What the file holds; it becomes the table of that name.",
+        )
+        mode = c2.radio(
+            "If the table exists",
+            ["replace", "append"],
+            horizontal=True,
+            key=_state_key(upload, "mode"),
+            help="Replace swaps the whole table atomically; append adds rows (keys must stay unique).",
+        )
+        date_order = c3.selectbox(
+            "Date order",
+            list(DATE_ORDERS),
+            format_func=DATE_ORDERS.get,
+            key=_state_key(upload, "date_order"),
+        )
+        st.caption(
+            f"Read {staged.n_rows:,} rows × {len(staged.columns)} columns; header on row {staged.header_row}"
+            + (f" of sheet '{staged.sheet}'" if staged.sheet else "")
+            + (f"; encoding {staged.encoding}, delimiter {staged.delimiter!r}" if staged.encoding else "")
+            + "."
+        )
+        with st.expander("Preview of the file as read", expanded=False):
+            st.dataframe(staged_preview(con, staged), height=260)
+
+        # Mapping: a saved profile that fits wins over the suggestion.
+        suggestion = suggest_for(con, staged, kind_name)
+        profile = profiles.match_profile(con, kind_name, staged.columns)
+        base = profile.mapping if profile else suggestion.mapping
+        reasons = {c.column: f"{c.confidence}: {c.reason}" for c in suggestion.choices if c.source}
+        if profile:
+            st.caption(f"Mapping from saved profile **{profile.name}**.")
+            reasons = {c: f"profile '{profile.name}'" for c in base.assignments}
+        st.markdown("**Column mapping** — pick the file column for each canonical column. "
+                    "Columns you do not map are kept as extra columns.")
+        edited = st.data_editor(
+            _mapping_frame(kind_name, base, reasons),
+            key=_state_key(upload, f"map:{kind_name}:{sheet}:{profile.name if profile else ''}"),
+            hide_index=True,
+            disabled=["column", "required", "why", "meaning"],
+            column_config={
+                "file column": st.column_config.SelectboxColumn(
+                    "file column", options=[NONE, *staged.columns], required=True
+                ),
+                "required": st.column_config.CheckboxColumn("required"),
+            },
+            width="stretch",
+        )
+        mapping = _mapping_from_frame(kind_name, edited)
+        extras = mapping.extras(staged.columns)
+        if extras:
+            st.caption("Kept as extra columns: " + ", ".join(f"`{e}`" for e in extras))
+
+        c1, c2 = st.columns(2)
+        skip = c1.checkbox(
+            "Skip rows that cannot be imported",
+            key=_state_key(upload, "skip"),
+            help="Import the good rows; download the bad ones to fix them.",
+        )
+        unify = c2.checkbox(
+            "Unify category spellings",
+            key=_state_key(upload, "unify"),
+            help="Import 'enterprise' and 'Enterprise ' as the most common spelling.",
+        )
+        options = ImportOptions(
+            kind=kind_name,
+            mode=mode,  # type: ignore[arg-type]
+            date_order=date_order,  # type: ignore[arg-type]
+            skip_bad_rows=skip,
+            unify_categories=unify,
+            sheet=sheet,
+            profile=profile.name if profile else None,
+        )
+        result = run_import(con, staged, mapping, options, file_sha256=upload.sha256, commit=False)
+        st.markdown("**Validation**")
+        render_report(result, _state_key(upload, "report"))
+        headers = staged.columns
+
+    blocking = result.report.blocking(skip)
+    label = f"Import into `{kind_name}` ({mode})"
+    c1, c2, c3 = st.columns([2, 2, 2])
+    if c1.button(label, type="primary", disabled=bool(blocking), key=_state_key(upload, "go")):
+        with st.spinner(f"Importing {upload.name}…"):
+            try:
+                done = import_file(con, upload.path, options, mapping=mapping)
+            except ImportBlocked as exc:
+                st.error(exc.message)
+                return
+        st.session_state[_state_key(upload, "done")] = (
+            f"Imported {done.rows_imported:,} rows into `{done.table}`; it now has {done.rows_in_table:,} rows."
+        )
+        st.rerun()
+    if blocking:
+        c1.caption("Resolve the problems above first" + (" (or skip bad rows)." if any(p.row_level for p in blocking) else "."))
+    name = c2.text_input(
+        "Profile name", key=_state_key(upload, "profile-name"), placeholder="e.g. Gainsight accounts",
+        label_visibility="collapsed",
+    )
+    if c3.button("Save mapping as profile", key=_state_key(upload, "save-profile")):
+        saved = profiles.save_profile(
+            con, name, mapping, headers, {"sheet": sheet, "date_order": date_order, "mapping": json.dumps(mapping.assignments)}
+        )
+        st.toast(f"Saved mapping profile '{saved.name}'. Next time this export maps itself.")
+    done_msg = st.session_state.get(_state_key(upload, "done"))
+    if done_msg:
+        st.success(done_msg, icon="✅")

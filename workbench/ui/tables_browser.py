@@ -1,0 +1,84 @@
+"""The table browser of the Data page: counts, preview, column profile, export, delete."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from workbench.export.tabular import to_csv_bytes, to_xlsx_bytes
+from workbench.ingest.sample import reset_to_sample
+from workbench.storage import history, tables
+from workbench.ui.bootstrap import Context
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def tables_section(ctx: Context) -> None:
+    """List the tables; for the chosen one show preview, profile, downloads and delete."""
+    infos = tables.list_tables(ctx.con)
+    if not infos:
+        st.info("No tables yet. Upload files above, or reset to the sample workspace below.", icon="📭")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [{"table": t.name, "kind": t.kind or "", "rows": t.rows, "columns": t.columns,
+              "updated": t.updated_at} for t in infos]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    name = st.selectbox("Table", [t.name for t in infos], key="tables:chosen")
+    if not name:
+        return
+    preview, prof, export, delete = st.tabs(["Preview", "Column profile", "Export", "Delete"])
+    with preview:
+        st.dataframe(tables.preview(ctx.con, name, ctx.settings.preview_rows), height=320)
+        st.caption(f"First {ctx.settings.preview_rows} rows.")
+    with prof:
+        st.dataframe(tables.profile(ctx.con, name), hide_index=True, width="stretch")
+    with export:
+        st.caption("Exports neutralise spreadsheet formulas in text cells and keep real dates and numbers.")
+        if st.button("Prepare downloads", key=f"tables:prep:{name}"):
+            df = ctx.con.execute(f"SELECT * FROM {tables.require_table(ctx.con, name)}").df()
+            c1, c2 = st.columns(2)
+            c1.download_button("Download CSV", to_csv_bytes(df), f"{name}.csv", "text/csv")
+            c2.download_button(
+                "Download XLSX",
+                to_xlsx_bytes(df, sheet_name=name, meta={"table": name, "workspace": str(ctx.workspace.root)}),
+                f"{name}.xlsx",
+                XLSX_MIME,
+            )
+    with delete:
+        st.warning(f"Deleting `{name}` removes the table from the workspace. It cannot be undone "
+                   "(re-import the file to get it back).", icon="🗑️")
+        typed = st.text_input(f"Type `{name}` to confirm", key=f"tables:confirm:{name}")
+        if st.button("Delete table", type="primary", disabled=typed != name, key=f"tables:del:{name}"):
+            n = tables.drop_table(ctx.con, name)
+            st.session_state.pop("tables:chosen", None)
+            st.toast(f"Deleted table '{name}' ({n:,} rows).")
+            st.rerun()
+
+
+def history_section(ctx: Context) -> None:
+    """The import history, newest first."""
+    df = history.history_frame(ctx.con)
+    if df.empty:
+        st.caption("Nothing imported yet.")
+        return
+    st.dataframe(df.drop(columns=["mapping_json", "options_json"]), hide_index=True, width="stretch")
+    st.download_button("Download history (CSV)", to_csv_bytes(df), "import-history.csv", "text/csv")
+
+
+def reset_section(ctx: Context) -> None:
+    """Reset to the sample workspace, after confirmation."""
+    st.caption(
+        "Replaces every table, the import history and the mapping profiles with the bundled sample "
+        "book of business. Notebooks are kept."
+    )
+    sure = st.checkbox("I understand this replaces all tables", key="reset:sure")
+    if st.button("Reset to sample workspace", disabled=not sure, key="reset:go"):
+        bar = st.progress(0.0, text="Resetting…")
+        counts = reset_to_sample(ctx.con, progress=lambda f, msg: bar.progress(f, text=msg))
+        st.session_state["reset:sure"] = False
+        st.toast("Sample workspace loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        st.rerun()
