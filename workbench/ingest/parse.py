@@ -39,30 +39,49 @@ def raw_expr(column: str) -> str:
     """The trimmed staged text, NULL for blanks and null tokens (``N/A``, ``-``, ...)."""
     ident = quote_ident(column)
     return (
-        f"CASE WHEN lower(trim({ident})) IN ({', '.join(quote_literal(t) for t in NULL_TOKENS)}) "
+        f"CASE WHEN lower(trim({ident})) IN ({_tokens()}) "
         f"THEN NULL ELSE trim({ident}) END"
     )
 
 
+def _tokens() -> str:
+    return ", ".join(quote_literal(t) for t in NULL_TOKENS)
+
+
+def present_expr(value: str) -> str:
+    """True when a staged cell holds a value (not blank, not a null token such as ``N/A``)."""
+    return f"({value} IS NOT NULL AND lower(trim({value})) NOT IN ({_tokens()}))"
+
+
 def text_expr(column: str) -> str:
-    """Text: trimmed, blank as NULL (``N/A`` is kept: it may be meaningful text)."""
-    return f"NULLIF(trim({quote_ident(column)}), '')"
+    """Text: trimmed, blank as NULL (``N/A`` is kept: it may be meaningful text).
 
-
-def number_expr(raw: str, decimal: str) -> str:
-    """A DOUBLE from text such as ``1234.5``, ``$1,234.50``, ``1.234,50`` (decimal comma), ``12%``."""
-    if decimal == ",":
-        cleaned = f"replace(regexp_replace({raw}, '[\\s$€£¥.%]|USD|EUR|GBP', '', 'g'), ',', '.')"
-        return f"TRY_CAST({cleaned} AS DOUBLE)"
-    cleaned = f"regexp_replace({raw}, '[\\s$€£¥,%]|USD|EUR|GBP', '', 'g')"
-    return f"COALESCE(TRY_CAST({raw} AS DOUBLE), TRY_CAST({cleaned} AS DOUBLE))"
-
-
-def integer_expr(raw: str, decimal: str) -> str:
-    """A BIGINT; values with a fractional part fail (NULL) rather than being rounded."""
-    num = number_expr(raw, decimal)
+    Only values that start or end with a space pay for the trim.
+    """
+    c = quote_ident(column)
     return (
-        f"COALESCE(TRY_CAST({raw} AS BIGINT), "
+        f"CASE WHEN starts_with({c}, ' ') OR ends_with({c}, ' ') OR {c} = '' "
+        f"THEN NULLIF(trim({c}), '') ELSE {c} END"
+    )
+
+
+def number_expr(value: str, decimal: str) -> str:
+    """A DOUBLE from text such as ``1234.5``, ``$1,234.50``, ``1.234,50`` (decimal comma), ``12%``.
+
+    The plain cast comes first; the cleaning fallback runs only where it failed.
+    """
+    if decimal == ",":
+        cleaned = f"replace(regexp_replace({value}, '[\\s$€£¥.%]|USD|EUR|GBP', '', 'g'), ',', '.')"
+        return f"TRY_CAST({cleaned} AS DOUBLE)"
+    cleaned = f"regexp_replace({value}, '[\\s$€£¥,%]|USD|EUR|GBP', '', 'g')"
+    return f"COALESCE(TRY_CAST({value} AS DOUBLE), TRY_CAST({cleaned} AS DOUBLE))"
+
+
+def integer_expr(value: str, decimal: str) -> str:
+    """A BIGINT; values with a fractional part fail (NULL) rather than being rounded."""
+    num = number_expr(value, decimal)
+    return (
+        f"COALESCE(TRY_CAST({value} AS BIGINT), "
         f"CASE WHEN {num} = round({num}) AND abs({num}) < 9e18 THEN CAST({num} AS BIGINT) END)"
     )
 
@@ -75,8 +94,9 @@ def _day_formats(order: DateOrder) -> tuple[str, ...]:
     return _NAMED
 
 
-def date_expr(raw: str, order: DateOrder) -> str:
+def date_expr(value: str, order: DateOrder) -> str:
     """A DATE from ISO text, the chosen day/month order, month names or an Excel serial number."""
+    raw = f"trim({value})"
     serial = (
         f"CASE WHEN regexp_full_match({raw}, '\\d{{5}}(\\.\\d+)?') "
         f"AND TRY_CAST({raw} AS DOUBLE) BETWEEN {SERIAL_MIN} AND {SERIAL_MAX} "
@@ -85,13 +105,14 @@ def date_expr(raw: str, order: DateOrder) -> str:
     formats = _day_formats(order)
     with_time = tuple(f + t for f in formats for t in _TIME_SUFFIXES)
     return (
-        f"COALESCE(TRY_CAST({raw} AS DATE), "
+        f"COALESCE(TRY_CAST({value} AS DATE), "
         f"CAST(try_strptime({raw}, {_list(formats + with_time)}) AS DATE), {serial})"
     )
 
 
-def timestamp_expr(raw: str, order: DateOrder) -> str:
+def timestamp_expr(value: str, order: DateOrder) -> str:
     """A TIMESTAMP from ISO text, the chosen day/month order (with or without time) or an Excel serial."""
+    raw = f"trim({value})"
     formats = _day_formats(order)
     with_time = tuple(f + t for f in formats for t in _TIME_SUFFIXES)
     serial = (
@@ -100,15 +121,15 @@ def timestamp_expr(raw: str, order: DateOrder) -> str:
         f"THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(TRY_CAST({raw} AS DOUBLE) * 86400e6 AS BIGINT)) END"
     )
     return (
-        f"COALESCE(TRY_CAST({raw} AS TIMESTAMP), "
+        f"COALESCE(TRY_CAST({value} AS TIMESTAMP), "
         f"try_strptime({raw}, {_list(with_time + formats)}), {serial})"
     )
 
 
-def boolean_expr(raw: str) -> str:
+def boolean_expr(value: str) -> str:
     """A BOOLEAN from true/false, yes/no, y/n, 1/0."""
     return (
-        f"CASE lower({raw}) WHEN 'true' THEN true WHEN 'yes' THEN true WHEN 'y' THEN true "
+        f"CASE lower(trim({value})) WHEN 'true' THEN true WHEN 'yes' THEN true WHEN 'y' THEN true "
         f"WHEN '1' THEN true WHEN 'false' THEN false WHEN 'no' THEN false WHEN 'n' THEN false "
         f"WHEN '0' THEN false END"
     )
@@ -122,7 +143,6 @@ class ParsePlan:
     target: str
     type: ColumnType
     parsed_sql: str  # typed value (NULL when empty or unparseable)
-    raw_sql: str  # the raw text considered (NULL when empty)
     checked: bool  # whether unparseable values are problems (typed columns)
 
 
@@ -140,17 +160,16 @@ SQL_TYPES: dict[ColumnType, str] = {
 def plan_column(source: str, target: str, ctype: ColumnType, decimal: str, order: DateOrder) -> ParsePlan:
     """The SQL that parses staged column ``source`` as ``ctype`` into ``target``."""
     if ctype in ("text", "category"):
-        expr = text_expr(source)
-        return ParsePlan(source, target, ctype, expr, expr, False)
-    raw = raw_expr(source)
+        return ParsePlan(source, target, ctype, text_expr(source), False)
+    col = quote_ident(source)
     if ctype == "integer":
-        parsed = integer_expr(raw, decimal)
+        parsed = integer_expr(col, decimal)
     elif ctype == "number":
-        parsed = number_expr(raw, decimal)
+        parsed = number_expr(col, decimal)
     elif ctype == "date":
-        parsed = date_expr(raw, order)
+        parsed = date_expr(col, order)
     elif ctype == "timestamp":
-        parsed = timestamp_expr(raw, order)
+        parsed = timestamp_expr(col, order)
     else:
-        parsed = boolean_expr(raw)
-    return ParsePlan(source, target, ctype, parsed, raw, True)
+        parsed = boolean_expr(col)
+    return ParsePlan(source, target, ctype, parsed, True)

@@ -381,6 +381,8 @@ def import_file(
         ImportBlocked: when ``commit`` and the report has blocking problems.
     """
     path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"File not found: {path}", "Check the path and try again.")
     digest = sha256_file(path)
     with staged_file(con, path, sheet=options.sheet) as staged:
         chosen = mapping or suggest_for(con, staged, options.kind).mapping

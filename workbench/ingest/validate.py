@@ -15,7 +15,15 @@ import duckdb
 
 from workbench.ingest.kinds import DatasetKind
 from workbench.ingest.mapping import Mapping, snake_name
-from workbench.ingest.parse import AMBIGUOUS_PATTERN, SQL_TYPES, DateOrder, ParsePlan, plan_column, raw_expr
+from workbench.ingest.parse import (
+    AMBIGUOUS_PATTERN,
+    SQL_TYPES,
+    DateOrder,
+    ParsePlan,
+    plan_column,
+    present_expr,
+    raw_expr,
+)
 from workbench.ingest.report import Problem
 from workbench.ingest.staged import StagedTable
 from workbench.storage.sql import quote_ident
@@ -77,6 +85,18 @@ def _detect_date_order(
     requested: DateOrder,
 ) -> tuple[DateOrder, list[Problem], list[str]]:
     """Decide day/month order from the values of all date columns, or ask."""
+    if not sources:
+        return requested, [], []
+    # Cheap first pass: columns whose every value casts as ISO need no order at all.
+    plain = con.execute(
+        "SELECT "
+        + ", ".join(
+            f"count(*) FILTER (WHERE {quote_ident(s)} IS NOT NULL AND TRY_CAST({quote_ident(s)} AS TIMESTAMP) IS NULL)"
+            for s in sources
+        )
+        + f" FROM {quote_ident(staged.table)}"
+    ).fetchall()[0]
+    sources = [s for s, n in zip(sources, plain, strict=True) if n]
     if not sources:
         return requested, [], []
     selects = []
@@ -184,7 +204,7 @@ def _extra_types(
         return {}
     selects = []
     for src in extras:
-        raw = raw_expr(src)
+        raw = quote_ident(src)
         selects.append(
             f"count({raw}), count(TRY_CAST({raw} AS BIGINT)), count(TRY_CAST({raw} AS DOUBLE)), "
             f"count(CASE WHEN regexp_full_match({raw}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN TRY_CAST({raw} AS DATE) END)"
@@ -250,9 +270,10 @@ def create_candidate(
     has = []
     for i, p in enumerate(plan.columns):
         if p.checked:
-            inner.append(f"({p.raw_sql} IS NOT NULL) AS __has_{i}")
-            has.append(f"__has_{i}")
-            outer.append(f"(__has_{i} AND {quote_ident(p.target)} IS NULL) AS {_flag(i)}")
+            inner.append(f"{quote_ident(p.source)} AS __src_{i}")
+            has.append(f"__src_{i}")
+            # AND stops early: the null-token test runs only where parsing gave NULL.
+            outer.append(f"({quote_ident(p.target)} IS NULL AND {present_expr(f'__src_{i}')}) AS {_flag(i)}")
     if has:
         outer[0] = f"* EXCLUDE ({', '.join(has)})"
     con.execute(
