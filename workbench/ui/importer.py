@@ -36,28 +36,6 @@ def _state_key(upload: SavedUpload, name: str) -> str:
     return f"imp:{upload.sha256[:16]}:{name}"
 
 
-def _mapping_frame(kind_name: str, mapping: Mapping, reasons: dict[str, str]) -> pd.DataFrame:
-    kind = get_kind(kind_name)
-    return pd.DataFrame(
-        {
-            "column": [c.name for c in kind.columns],
-            "required": [c.required for c in kind.columns],
-            "file column": [mapping.assignments.get(c.name, NONE) for c in kind.columns],
-            "why": [reasons.get(c.name, "") for c in kind.columns],
-            "meaning": [c.description for c in kind.columns],
-        }
-    )
-
-
-def _mapping_from_frame(kind_name: str, df: pd.DataFrame) -> Mapping:
-    assignments = {
-        str(row["column"]): str(row["file column"])
-        for _, row in df.iterrows()
-        if isinstance(row["file column"], str) and row["file column"] not in ("", NONE)
-    }
-    return Mapping(kind_name, assignments)
-
-
 def render_report(result: ImportResult, key: str) -> None:
     """The validation report: summary, problems with where and what to do, rejected rows."""
     report = result.report
@@ -151,22 +129,40 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
         if profile:
             st.caption(f"Mapping from saved profile **{profile.name}**.")
             reasons = {c: f"profile '{profile.name}'" for c in base.assignments}
-        st.markdown("**Column mapping** — pick the file column for each canonical column. "
-                    "Columns you do not map are kept as extra columns.")
-        edited = st.data_editor(
-            _mapping_frame(kind_name, base, reasons),
-            key=_state_key(upload, f"map:{kind_name}:{sheet}:{profile.name if profile else ''}"),
-            hide_index=True,
-            disabled=["column", "required", "why", "meaning"],
-            column_config={
-                "file column": st.column_config.SelectboxColumn(
-                    "file column", options=[NONE, *staged.columns], required=True
-                ),
-                "required": st.column_config.CheckboxColumn("required"),
-            },
-            width="stretch",
+        st.markdown(
+            "**Column mapping** — pick the file column for each canonical column "
+            "(* = required). Columns you do not map are kept as extra columns."
         )
-        mapping = _mapping_from_frame(kind_name, edited)
+        kind = get_kind(kind_name)
+        options_list = [NONE, *staged.columns]
+        prefix = _state_key(upload, f"map:{kind_name}:{sheet}:{profile.name if profile else ''}")
+        assignments: dict[str, str] = {}
+        grid = st.columns(3)
+        for i, col in enumerate(kind.columns):
+            current = base.assignments.get(col.name, NONE)
+            with grid[i % 3]:
+                chosen = st.selectbox(
+                    f"{col.name}{' *' if col.required else ''}",
+                    options_list,
+                    index=options_list.index(current) if current in options_list else 0,
+                    key=f"{prefix}:{col.name}",
+                    help=f"{col.description}. Known header names: {', '.join(col.synonyms[:6])}",
+                )
+                if chosen != NONE:
+                    assignments[col.name] = chosen
+                why = reasons.get(col.name, "") if chosen == current else "chosen by you"
+                if why:
+                    st.caption(why)
+        used = list(assignments.values())
+        doubles = sorted({h for h in used if used.count(h) > 1})
+        if doubles:
+            st.error(
+                "Each file column can feed one canonical column; "
+                + ", ".join(f"'{d}'" for d in doubles) + " is chosen more than once.",
+                icon="⚠️",
+            )
+            return
+        mapping = Mapping(kind_name, assignments)
         extras = mapping.extras(staged.columns)
         if extras:
             st.caption("Kept as extra columns: " + ", ".join(f"`{e}`" for e in extras))
