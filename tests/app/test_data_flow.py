@@ -20,7 +20,7 @@ def test_upload_map_import_and_see_table(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_NO_SAMPLE", "1")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     at.run()
-    at.switch_page("pages/data.py")
+    at.switch_page("app_pages/data.py")
     at.run()
     assert not at.exception
     assert any("No tables yet" in i.value for i in at.info)

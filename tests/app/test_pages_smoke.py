@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py"))
+PAGES = sorted(p.name for p in (ROOT / "app_pages").glob("*.py"))
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_page_renders_on_sample_workspace(page, sample_ws, monkeypatch):
     monkeypatch.setenv("WORKBENCH_WORKSPACE", str(sample_ws.root))
     at = _app()
     at.run()
-    at.switch_page(f"pages/{page}")
+    at.switch_page(f"app_pages/{page}")
     at.run()
     assert not at.exception, at.exception
     assert at.title, "every page has a title"
@@ -46,6 +46,6 @@ def test_page_renders_on_empty_workspace(page, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_NO_SAMPLE", "1")
     at = _app()
     at.run()
-    at.switch_page(f"pages/{page}")
+    at.switch_page(f"app_pages/{page}")
     at.run()
     assert not at.exception, at.exception

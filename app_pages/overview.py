@@ -22,7 +22,7 @@ with ui.user_errors():
             "or reset the workspace to the sample book there.",
             icon="📥",
         )
-        st.page_link("pages/data.py", label="Go to Data", icon="📥")
+        st.page_link("app_pages/data.py", label="Go to Data", icon="📥")
         st.stop()
 
     st.caption(f"Figures as of {summary.as_of:%d %b %Y} (the latest usage week in the data).")

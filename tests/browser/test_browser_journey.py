@@ -1,0 +1,106 @@
+"""A real browser (Playwright driving Debian's Chromium) imports a file through the Data page."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = pytest.mark.browser
+
+CSV = "Account ID,Account Name,Segment,ARR,Renewal Date\nB-1,Bravo,SMB,1200,2027-01-31\nB-2,Charlie,Enterprise,99000,2027-02-28\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not installed (./dev test installs it when it can)")
+    pytest.importorskip("playwright.sync_api")
+    ws = tmp_path_factory.mktemp("browser") / "ws"
+    port = _free_port()
+    env = {**os.environ, "WORKBENCH_WORKSPACE": str(ws), "WORKBENCH_NO_SAMPLE": "1"}
+    streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
+    proc = subprocess.Popen(
+        [streamlit, "run", str(ROOT / "app.py"), "--server.port", str(port), "--server.headless", "true"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + (proc.stdout.read() if proc.stdout else ""))
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _settle(page) -> None:
+    """Wait until Streamlit has finished the current run (the status widget detaches)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
+
+
+def test_import_through_the_page_shows_table_in_sidebar(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    csv_path = tmp_path / "new accounts.csv"
+    csv_path.write_text(CSV, encoding="utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{server}/data", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Data").wait_for(timeout=60_000)
+        _settle(page)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        assert "No tables yet" in sidebar.inner_text()
+
+        page.locator('input[type="file"]').set_input_files(str(csv_path))
+        button = page.get_by_role("button", name=re.compile(r"Import into .*accounts.* \(replace\)"))
+        button.wait_for(timeout=60_000)
+        _settle(page)
+        assert "no problems found" in page.inner_text("body")
+        button.click()
+        page.get_by_text("Imported 2 rows into").wait_for(timeout=60_000)
+        _settle(page)
+        sidebar.get_by_text("accounts").first.wait_for(timeout=30_000)
+        text = sidebar.inner_text()
+        assert "accounts" in text and "2" in text
+        page.screenshot(path=str(tmp_path / "after-import.png"), full_page=True)
+        browser.close()
