@@ -41,7 +41,11 @@ with ui.user_errors():
             .encode(
                 x=alt.X("arr:Q", title="ARR", axis=alt.Axis(format="$,.0f")),
                 y=alt.Y("segment:N", sort="-x", title=None),
-                tooltip=["segment", alt.Tooltip("accounts:Q", format=","), alt.Tooltip("arr:Q", format="$,.0f")],
+                tooltip=[
+                    "segment",
+                    alt.Tooltip("accounts:Q", format=","),
+                    alt.Tooltip("arr:Q", format="$,.0f"),
+                ],
             ),
             width="stretch",
         )

@@ -33,7 +33,18 @@ from workbench.ingest.pipeline import ImportOptions, import_file
 from workbench.storage.workspace import Workspace, connect
 
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
-HEADER = ["Account ID", "Account Name", "Segment", "ARR", "CSM Owner", "Renewal Date", "Industry", "Region", "Seats", "Plan"]
+HEADER = [
+    "Account ID",
+    "Account Name",
+    "Segment",
+    "ARR",
+    "CSM Owner",
+    "Renewal Date",
+    "Industry",
+    "Region",
+    "Seats",
+    "Plan",
+]
 
 
 def _rows(n: int, seed: int = 7):
@@ -142,15 +153,19 @@ def main() -> None:
         t0 = time.perf_counter()
         make_csv(csv_path, args.rows)
         make_xlsx(xlsx_path, args.xlsx_rows)
-        print(f"generated {args.rows:,}-row CSV ({csv_path.stat().st_size / 1e6:.1f} MB) and "
-              f"{args.xlsx_rows:,}-row XLSX ({xlsx_path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f}s")
+        print(
+            f"generated {args.rows:,}-row CSV ({csv_path.stat().st_size / 1e6:.1f} MB) and "
+            f"{args.xlsx_rows:,}-row XLSX ({xlsx_path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f}s"
+        )
 
         ref_con = duckdb.connect(str(work / "ref.duckdb"))
         ws = Workspace(work / "ws")
         con = connect(ws)
 
         def ref_csv() -> None:
-            ref_con.execute(f"CREATE OR REPLACE TABLE accounts AS SELECT * FROM read_csv('{csv_path}')")
+            ref_con.execute(
+                f"CREATE OR REPLACE TABLE accounts AS SELECT * FROM read_csv('{csv_path}')"
+            )
 
         def wb_csv() -> None:
             import_file(con, csv_path, ImportOptions(kind="accounts"))
@@ -162,8 +177,12 @@ def main() -> None:
             import_file(con, xlsx_path, ImportOptions(kind="accounts", sheet="Accounts"))
 
         results = {}
-        for name, fn in (("duckdb read_csv", ref_csv), ("workbench csv", wb_csv),
-                         ("calamine read_excel", ref_xlsx), ("workbench xlsx", wb_xlsx)):
+        for name, fn in (
+            ("duckdb read_csv", ref_csv),
+            ("workbench csv", wb_csv),
+            ("calamine read_excel", ref_xlsx),
+            ("workbench xlsx", wb_xlsx),
+        ):
             results[name] = measure(fn, args.repeat)
             secs, mb = results[name]
             print(f"{name:<22} {secs:8.3f} s   peak +{mb:8.1f} MB")
@@ -171,12 +190,18 @@ def main() -> None:
         assert n == args.xlsx_rows, n  # the last import was the xlsx
         csv_ratio = results["workbench csv"][0] / results["duckdb read_csv"][0]
         xlsx_ratio = results["workbench xlsx"][0] / results["calamine read_excel"][0]
-        print(f"ratio csv  (workbench / duckdb read_csv):   {csv_ratio:.2f}x  (target <= 1.5x)"
-              f"  {'OK' if csv_ratio <= 1.5 else 'OVER TARGET'}")
-        print(f"ratio xlsx (workbench / calamine read):      {xlsx_ratio:.2f}x  (target <= 1.5x)"
-              f"  {'OK' if xlsx_ratio <= 1.5 else 'OVER TARGET'}")
-        print(f"throughput: csv {args.rows / results['workbench csv'][0]:,.0f} rows/s, "
-              f"xlsx {args.xlsx_rows / results['workbench xlsx'][0]:,.0f} rows/s")
+        print(
+            f"ratio csv  (workbench / duckdb read_csv):   {csv_ratio:.2f}x  (target <= 1.5x)"
+            f"  {'OK' if csv_ratio <= 1.5 else 'OVER TARGET'}"
+        )
+        print(
+            f"ratio xlsx (workbench / calamine read):      {xlsx_ratio:.2f}x  (target <= 1.5x)"
+            f"  {'OK' if xlsx_ratio <= 1.5 else 'OVER TARGET'}"
+        )
+        print(
+            f"throughput: csv {args.rows / results['workbench csv'][0]:,.0f} rows/s, "
+            f"xlsx {args.xlsx_rows / results['workbench xlsx'][0]:,.0f} rows/s"
+        )
         con.close()
         ref_con.close()
     finally:

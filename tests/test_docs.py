@@ -42,7 +42,8 @@ def test_every_problem_kind_documented(code):
 
 
 @pytest.mark.parametrize(
-    "command", ["import", "tables", "sql", "sheets", "history", "profiles", "delete", "reset-sample"]
+    "command",
+    ["import", "tables", "sql", "sheets", "history", "profiles", "delete", "reset-sample"],
 )
 def test_every_cli_command_documented(command):
     assert f"workbench {command}" in README or f"] {command} " in README

@@ -22,7 +22,6 @@ from workbench.ingest.pipeline import (
     ImportOptions,
     ImportResult,
     import_file,
-    sha256_file,
     staged_file,
     suggest_for,
 )
@@ -59,11 +58,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--mode", choices=("replace", "append"), default="replace")
     imp.add_argument("--date-order", choices=("auto", "dmy", "mdy"), default="auto")
-    imp.add_argument("--skip-bad-rows", action="store_true", help="import the good rows, leave out bad ones")
+    imp.add_argument(
+        "--skip-bad-rows", action="store_true", help="import the good rows, leave out bad ones"
+    )
     imp.add_argument("--unify-categories", action="store_true", help="unify category spellings")
     imp.add_argument("--save-profile", metavar="NAME", help="save the mapping used as a profile")
     imp.add_argument("--dry-run", action="store_true", help="validate only; change nothing")
-    imp.add_argument("--rejected-out", type=Path, metavar="FILE", help="write rows that cannot be imported")
+    imp.add_argument(
+        "--rejected-out", type=Path, metavar="FILE", help="write rows that cannot be imported"
+    )
 
     sub.add_parser("tables", help="list the tables with row counts")
 
@@ -113,7 +116,9 @@ def _mapping_from_args(
     for item in args.map:
         col, sep, header = item.partition("=")
         if not sep:
-            raise WorkbenchError(f"--map '{item}' is not COLUMN=HEADER.", "Example: --map account_id='Customer ID'")
+            raise WorkbenchError(
+                f"--map '{item}' is not COLUMN=HEADER.", "Example: --map account_id='Customer ID'"
+            )
         assignments = {k: v for k, v in assignments.items() if v != header}
         assignments[col.strip()] = header
     return Mapping(args.kind, assignments, suggested.ignored), args.mapping
@@ -156,7 +161,9 @@ def cmd_import(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     if args.save_profile:
         with staged_file(con, args.path, sheet=args.sheet) as staged:
             headers = staged.columns
-        profiles.save_profile(con, args.save_profile, result.mapping, headers, {"sheet": args.sheet})
+        profiles.save_profile(
+            con, args.save_profile, result.mapping, headers, {"sheet": args.sheet}
+        )
         print(f"Saved mapping profile '{args.save_profile}'.")
     if result.committed:
         print(
@@ -178,7 +185,10 @@ def _write_rejected(result: ImportResult, out: Path | None) -> None:
 def cmd_sql(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     result = run_sql(con, args.query, max_rows=5_000_000 if args.out else 1_000)
     if not result.ok or result.df is None:
-        raise WorkbenchError(f"The query failed: {result.error}", "Check the SQL; `workbench tables` lists the tables.")
+        raise WorkbenchError(
+            f"The query failed: {result.error}",
+            "Check the SQL; `workbench tables` lists the tables.",
+        )
     if args.out:
         write_table(result.df, args.out, meta={"query": args.query})
         print(f"Wrote {result.row_count:,} rows to {args.out}.")
@@ -206,7 +216,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "tables":
             infos = tables.list_tables(con)
             if not infos:
-                print(f"No tables yet in {ws.root}. Import a file: workbench import FILE --kind accounts")
+                print(
+                    f"No tables yet in {ws.root}. Import a file: workbench import FILE --kind accounts"
+                )
             for t in infos:
                 print(f"{t.name:<24} {t.rows:>12,} rows  {t.columns:>3} columns  {t.kind or ''}")
             return 0
@@ -215,7 +227,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "profiles":
             for prof in profiles.list_profiles(con):
-                print(f"{prof.name:<30} {prof.kind:<10} {len(prof.mapping.assignments)} columns mapped")
+                print(
+                    f"{prof.name:<30} {prof.kind:<10} {len(prof.mapping.assignments)} columns mapped"
+                )
             return 0
         if args.command == "delete":
             if not args.yes:

@@ -40,7 +40,15 @@ def server(tmp_path_factory):
     env = {**os.environ, "WORKBENCH_WORKSPACE": str(ws), "WORKBENCH_NO_SAMPLE": "1"}
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
     proc = subprocess.Popen(
-        [streamlit, "run", str(ROOT / "app.py"), "--server.port", str(port), "--server.headless", "true"],
+        [
+            streamlit,
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -81,8 +89,14 @@ def test_import_through_the_page_shows_table_in_sidebar(server, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{server}/data", wait_until="domcontentloaded")
@@ -92,7 +106,9 @@ def test_import_through_the_page_shows_table_in_sidebar(server, tmp_path):
         assert "No tables yet" in sidebar.inner_text()
 
         page.locator('input[type="file"]').set_input_files(str(csv_path))
-        button = page.get_by_role("button", name=re.compile(r"Import into .*accounts.* \(replace\)"))
+        button = page.get_by_role(
+            "button", name=re.compile(r"Import into .*accounts.* \(replace\)")
+        )
         button.wait_for(timeout=60_000)
         _settle(page)
         assert "no problems found" in page.inner_text("body")

@@ -55,7 +55,15 @@ def test_sql_is_read_only(run, write):
 def test_mapping_profile_and_dry_run(run, write):
     path = write("crm.csv", "Ref,Company\nA1,Acme\n")
     code, out, _ = run(
-        "import", str(path), "--kind", "accounts", "--map", "account_id=Ref", "--save-profile", "crm", "--dry-run"
+        "import",
+        str(path),
+        "--kind",
+        "accounts",
+        "--map",
+        "account_id=Ref",
+        "--save-profile",
+        "crm",
+        "--dry-run",
     )
     assert code == 0 and "Dry run" in out and "Saved mapping profile 'crm'" in out
     assert "No tables yet" in run("tables")[1]

@@ -72,7 +72,10 @@ def duplicate_problems(
         row=int(rows[1]),
         value=key_value,
         rows_affected=repeated_rows,
-        examples=tuple((int(e[len(kind.key)][1]), " / ".join(str(v) for v in e[: len(kind.key)])) for e in examples),
+        examples=tuple(
+            (int(e[len(kind.key)][1]), " / ".join(str(v) for v in e[: len(kind.key)]))
+            for e in examples
+        ),
     )
     condition = (
         f"{ROW} IN (SELECT {ROW} FROM {table} WHERE {not_null} "
@@ -174,7 +177,9 @@ def category_problems(
                 severity="warning",
                 message=(
                     f"Column '{p.source}' ({p.target}) has values that look like one category spelled "
-                    f"differently: {'; '.join(described[:5])}" + (" ..." if len(described) > 5 else "") + "."
+                    f"differently: {'; '.join(described[:5])}"
+                    + (" ..." if len(described) > 5 else "")
+                    + "."
                 ),
                 hint=(
                     "Tick 'Unify spellings' to import them as the most common spelling, "
@@ -191,7 +196,9 @@ def category_problems(
     return problems, unify
 
 
-def apply_unify(con: duckdb.DuckDBPyConnection, table: str, unify: dict[str, dict[str, str]]) -> None:
+def apply_unify(
+    con: duckdb.DuckDBPyConnection, table: str, unify: dict[str, dict[str, str]]
+) -> None:
     """Rewrite category variants to their most common spelling (values as parameters)."""
     for target, mapping in unify.items():
         col = quote_ident(target)

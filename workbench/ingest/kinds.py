@@ -182,7 +182,16 @@ USAGE = DatasetKind(
             "date",
             "date",
             True,
-            ("date", "week", "week start", "week of", "period", "day", "usage date", "snapshot date"),
+            (
+                "date",
+                "week",
+                "week start",
+                "week of",
+                "period",
+                "day",
+                "usage date",
+                "snapshot date",
+            ),
             "Day or week start",
         ),
         Column(
@@ -238,7 +247,13 @@ TICKETS = DatasetKind(
             "When it was closed (empty if open)",
         ),
         Column("priority", "category", False, ("priority", "severity", "urgency"), "P1..P4"),
-        Column("status", "category", False, ("status", "state", "ticket status"), "open, pending, solved..."),
+        Column(
+            "status",
+            "category",
+            False,
+            ("status", "state", "ticket status"),
+            "open, pending, solved...",
+        ),
         Column(
             "csat",
             "number",

@@ -74,7 +74,11 @@ class Mapping:
         return [h for h in headers if h not in used]
 
     def to_json_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "assignments": dict(self.assignments), "ignored": list(self.ignored)}
+        return {
+            "kind": self.kind,
+            "assignments": dict(self.assignments),
+            "ignored": list(self.ignored),
+        }
 
     @classmethod
     def from_json_dict(cls, data: MappingABC[str, object]) -> Mapping:
@@ -219,7 +223,9 @@ def guess_kind(
         mapped = suggestion.mapping.assignments
         required = sum(1 for c in kind.required if c in mapped)
         exact = sum(1 for c in suggestion.choices if c.confidence == "exact")
-        named = int(kind.name.rstrip("s") in name or kind.label.lower().split()[-1].rstrip("s") in name)
+        named = int(
+            kind.name.rstrip("s") in name or kind.label.lower().split()[-1].rstrip("s") in name
+        )
         return (required == len(kind.required), named, exact, required)
 
     return max(kinds, key=score)

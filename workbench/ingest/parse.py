@@ -38,10 +38,7 @@ def _list(values: tuple[str, ...]) -> str:
 def raw_expr(column: str) -> str:
     """The trimmed staged text, NULL for blanks and null tokens (``N/A``, ``-``, ...)."""
     ident = quote_ident(column)
-    return (
-        f"CASE WHEN lower(trim({ident})) IN ({_tokens()}) "
-        f"THEN NULL ELSE trim({ident}) END"
-    )
+    return f"CASE WHEN lower(trim({ident})) IN ({_tokens()}) THEN NULL ELSE trim({ident}) END"
 
 
 def _tokens() -> str:
@@ -157,7 +154,9 @@ SQL_TYPES: dict[ColumnType, str] = {
 }
 
 
-def plan_column(source: str, target: str, ctype: ColumnType, decimal: str, order: DateOrder) -> ParsePlan:
+def plan_column(
+    source: str, target: str, ctype: ColumnType, decimal: str, order: DateOrder
+) -> ParsePlan:
     """The SQL that parses staged column ``source`` as ``ctype`` into ``target``."""
     if ctype in ("text", "category"):
         return ParsePlan(source, target, ctype, text_expr(source), False)

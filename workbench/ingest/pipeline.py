@@ -124,11 +124,13 @@ def sample_values(
     return {c: [v for v in df[c].tolist() if isinstance(v, str)] for c in staged.columns if c in df}
 
 
-def staged_preview(con: duckdb.DuckDBPyConnection, staged: StagedTable, n: int = 200) -> pd.DataFrame:
+def staged_preview(
+    con: duckdb.DuckDBPyConnection, staged: StagedTable, n: int = 200
+) -> pd.DataFrame:
     """The first rows of a staged file as read, with the row number the user sees."""
     cols = ", ".join(quote_ident(c) for c in staged.columns)
     return con.execute(
-        f"SELECT {staged.row_expr} AS \"row\", {cols} FROM {quote_ident(staged.table)} "
+        f'SELECT {staged.row_expr} AS "row", {cols} FROM {quote_ident(staged.table)} '
         f"ORDER BY 1 LIMIT {int(n)}"
     ).df()
 
@@ -169,8 +171,9 @@ def _rejected_frame(
     bad = f"SELECT {validate.ROW}, {reason_sql} AS reason FROM {candidate} WHERE {reason_sql} <> ''"
     raw_cols = ", ".join(f"s.{quote_ident(c)}" for c in staged.columns)
     df = con.execute(
-        f"SELECT b.{validate.ROW} AS \"row\", b.reason, {raw_cols} FROM ({bad}) b "
-        f"JOIN (SELECT {staged.row_expr} AS {validate.ROW}, * FROM {quote_ident(staged.table)}) s "
+        f'SELECT b.{validate.ROW} AS "row", b.reason, {raw_cols} FROM ({bad}) b '
+        f"JOIN (SELECT {staged.row_expr} AS {validate.ROW}, {', '.join(quote_ident(c) for c in staged.columns)} "
+        f"FROM {quote_ident(staged.table)}) s "
         f"USING ({validate.ROW}) ORDER BY 1"
     ).df()
     condition = f"{validate.ROW} IN (SELECT {validate.ROW} FROM ({bad}))"
@@ -202,7 +205,9 @@ def run_import(
     check_mapping(kind, mapping, staged.columns)
     target_name = kind.name
     target = qualified("main", target_name)
-    base = dict(file=staged.file_name, sheet=staged.sheet, kind=kind.name, rows_in_file=staged.n_rows)
+    base = dict(
+        file=staged.file_name, sheet=staged.sheet, kind=kind.name, rows_in_file=staged.n_rows
+    )
 
     pre: list[Problem] = []
     if staged.n_rows == 0:
@@ -228,7 +233,8 @@ def run_import(
                     code="missing_required_column",
                     severity="error",
                     message=(
-                        f"{staged.file_name}" + (f", sheet '{staged.sheet}'" if staged.sheet else "")
+                        f"{staged.file_name}"
+                        + (f", sheet '{staged.sheet}'" if staged.sheet else "")
                         + f": no column is mapped to '{col}' ({column.description}), which "
                         f"{kind.label.lower()} need. The file's columns are: {', '.join(staged.columns)}."
                     ),
@@ -258,14 +264,18 @@ def run_import(
             dated = {p.source for p in plan.columns if p.type in ("date", "timestamp")}
             values = [v for v in values if not (v.code == "bad_value" and v.column in dated)]
         problems += values
-        dup, dup_cond = consistency.duplicate_problems(con, staged, kind, plan, candidate, max_examples)
+        dup, dup_cond = consistency.duplicate_problems(
+            con, staged, kind, plan, candidate, max_examples
+        )
         problems += dup
         exists = _table_exists(con, target_name)
         extra_conds: list[tuple[str, str]] = []
         if dup_cond:
             extra_conds.append((dup_cond, "repeats a key from an earlier row"))
         if options.mode == "append" and exists:
-            in_table, in_cond = consistency.existing_key_problems(con, staged, kind, candidate, target)
+            in_table, in_cond = consistency.existing_key_problems(
+                con, staged, kind, candidate, target
+            )
             problems += in_table
             if in_cond:
                 extra_conds.append((in_cond, "key already in the table"))
@@ -273,7 +283,9 @@ def run_import(
         problems += cats
         row_errors = any(p.row_level for p in problems)
         rejected, reject_cond = (
-            _rejected_frame(con, staged, candidate, plan, kind, extra_conds) if row_errors else (None, None)
+            _rejected_frame(con, staged, candidate, plan, kind, extra_conds)
+            if row_errors
+            else (None, None)
         )
         report = ValidationReport(
             **base,  # type: ignore[arg-type]
@@ -356,10 +368,15 @@ def _append(con: duckdb.DuckDBPyConnection, candidate: str, target: str, name: s
     try:
         con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {candidate}")
     except duckdb.Error as exc:
-        clashes = [f"{c} ({new[c]} in file, {have[c]} in table)" for c in new if c in have and new[c] != have[c]]
+        clashes = [
+            f"{c} ({new[c]} in file, {have[c]} in table)"
+            for c in new
+            if c in have and new[c] != have[c]
+        ]
         raise WorkbenchError(
             f"Cannot append to table '{name}': {exc}".splitlines()[0],
-            "Column types differ: " + (", ".join(clashes) or "see above")
+            "Column types differ: "
+            + (", ".join(clashes) or "see above")
             + ". Replace the table instead, or fix the file so the columns match.",
         ) from None
     con.execute(f"DROP TABLE {candidate}")
@@ -387,7 +404,13 @@ def import_file(
     with staged_file(con, path, sheet=options.sheet) as staged:
         chosen = mapping or suggest_for(con, staged, options.kind).mapping
         result = run_import(
-            con, staged, chosen, options, file_sha256=digest, commit=commit, max_examples=max_examples
+            con,
+            staged,
+            chosen,
+            options,
+            file_sha256=digest,
+            commit=commit,
+            max_examples=max_examples,
         )
     if commit and not result.committed:
         blocking = result.report.blocking(options.skip_bad_rows)

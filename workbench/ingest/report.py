@@ -23,7 +23,9 @@ ProblemCode = Literal[
 ]
 
 # Problems that reject individual rows: with "skip bad rows" the rest can still be imported.
-ROW_LEVEL: frozenset[str] = frozenset({"bad_value", "missing_value", "duplicate_key", "duplicate_in_table"})
+ROW_LEVEL: frozenset[str] = frozenset(
+    {"bad_value", "missing_value", "duplicate_key", "duplicate_in_table"}
+)
 
 PROBLEM_KINDS: dict[str, str] = {
     "no_rows": "The file has a header but no data rows.",
@@ -113,7 +115,8 @@ class ValidationReport:
         return [
             p
             for p in self.problems
-            if p.severity == "question" or (p.severity == "error" and not (skip_bad_rows and p.row_level))
+            if p.severity == "question"
+            or (p.severity == "error" and not (skip_bad_rows and p.row_level))
         ]
 
     def summary(self) -> str:

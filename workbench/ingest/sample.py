@@ -10,7 +10,13 @@ from pathlib import Path
 import duckdb
 
 from workbench.errors import WorkbenchError
-from workbench.ingest.pipeline import ImportOptions, run_import, sha256_file, staged_file, suggest_for
+from workbench.ingest.pipeline import (
+    ImportOptions,
+    run_import,
+    sha256_file,
+    staged_file,
+    suggest_for,
+)
 from workbench.storage.sql import qualified
 from workbench.storage.tables import list_tables
 
@@ -38,7 +44,9 @@ def manifest(sample_dir: Path = SAMPLE_DIR) -> list[SampleFile]:
             "Run `python sample_data/generate.py` from the project folder to regenerate it.",
         )
     entries = json.loads(path.read_text("utf-8"))
-    return [SampleFile(e["file"], e["kind"], e.get("sheet"), e.get("description", "")) for e in entries]
+    return [
+        SampleFile(e["file"], e["kind"], e.get("sheet"), e.get("description", "")) for e in entries
+    ]
 
 
 def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
@@ -73,7 +81,12 @@ def reset_to_sample(
             with staged_file(con, path, sheet=entry.sheet) as staged:
                 mapping = suggest_for(con, staged, entry.kind).mapping
                 result = run_import(
-                    con, staged, mapping, options, file_sha256=sha256_file(path), own_transaction=False
+                    con,
+                    staged,
+                    mapping,
+                    options,
+                    file_sha256=sha256_file(path),
+                    own_transaction=False,
                 )
             counts[result.table] = result.rows_imported
         con.execute("COMMIT")

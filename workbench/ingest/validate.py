@@ -44,7 +44,9 @@ def _flag(i: int) -> str:
     return f"_bad_{i}"
 
 
-def shape_problem(con: duckdb.DuckDBPyConnection, staged: StagedTable, kind: DatasetKind) -> Problem | None:
+def shape_problem(
+    con: duckdb.DuckDBPyConnection, staged: StagedTable, kind: DatasetKind
+) -> Problem | None:
     """Detect a file that parsed into one or two columns because each line was quoted whole."""
     if len(staged.columns) > 2 or len(kind.columns) <= 2:
         return None
@@ -141,7 +143,9 @@ def _detect_date_order(
     if requested != "auto":
         conflict = day_first if requested == "mdy" else month_first if requested == "dmy" else []
         for src in conflict:
-            notes.append(f"Column '{src}' looks like the other date order; its dates may fail to read.")
+            notes.append(
+                f"Column '{src}' looks like the other date order; its dates may fail to read."
+            )
         return requested, problems, notes
     if day_first and month_first:
         problems.append(
@@ -273,7 +277,9 @@ def create_candidate(
             inner.append(f"{quote_ident(p.source)} AS __src_{i}")
             has.append(f"__src_{i}")
             # AND stops early: the null-token test runs only where parsing gave NULL.
-            outer.append(f"({quote_ident(p.target)} IS NULL AND {present_expr(f'__src_{i}')}) AS {_flag(i)}")
+            outer.append(
+                f"({quote_ident(p.target)} IS NULL AND {present_expr(f'__src_{i}')}) AS {_flag(i)}"
+            )
     if has:
         outer[0] = f"* EXCLUDE ({', '.join(has)})"
     con.execute(
@@ -319,7 +325,9 @@ def value_problems(
         ).fetchall()
         examples = tuple((int(r[0]), "" if r[1] is None else str(r[1])) for r in rows)
         first_row, first_value = examples[0] if examples else (None, None)
-        problems.append(_value_problem(code, p, staged, n, first_row, first_value, examples, plan.date_order))
+        problems.append(
+            _value_problem(code, p, staged, n, first_row, first_value, examples, plan.date_order)
+        )
     return problems
 
 

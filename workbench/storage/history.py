@@ -43,7 +43,9 @@ def record_import(
     rows_in_table: int,
 ) -> int:
     """Append a history row (call inside the import's transaction). Returns its id."""
-    next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM wb.import_history").fetchall()[0][0]
+    next_id = con.execute(
+        "SELECT coalesce(max(import_id), 0) + 1 FROM wb.import_history"
+    ).fetchall()[0][0]
     con.execute(
         "INSERT INTO wb.import_history VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [

@@ -37,7 +37,9 @@ def save_profile(
     """Create or update a profile (one statement, so it is atomic)."""
     name = name.strip()
     if not name:
-        raise WorkbenchError("A mapping profile needs a name.", "Type a name such as 'Gainsight accounts'.")
+        raise WorkbenchError(
+            "A mapping profile needs a name.", "Type a name such as 'Gainsight accounts'."
+        )
     profile = MappingProfile(name, mapping.kind, mapping, tuple(headers), dict(options or {}))
     con.execute(
         "INSERT INTO wb.mapping_profiles VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, now()::TIMESTAMP) "

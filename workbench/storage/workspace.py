@@ -49,7 +49,7 @@ def describe_process(pid: int) -> str:
     except OSError:
         return f"process {pid}"
     args = [a for a in raw.decode("utf-8", "replace").split("\0") if a]
-    shown = []
+    shown: list[str] = []
     for arg in args[:6]:
         shown.append(Path(arg).name if arg.startswith("/") and len(shown) == 0 else arg)
     cmd = " ".join(shown)

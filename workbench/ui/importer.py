@@ -29,7 +29,11 @@ from workbench.ui.bootstrap import Context
 from workbench.ui.uploads import SavedUpload
 
 NONE = "(not in file)"
-DATE_ORDERS = {"auto": "Detect (ask when unsure)", "dmy": "Day first (31/12/2026)", "mdy": "Month first (12/31/2026)"}
+DATE_ORDERS: dict[str, str] = {
+    "auto": "Detect (ask when unsure)",
+    "dmy": "Day first (31/12/2026)",
+    "mdy": "Month first (12/31/2026)",
+}
 
 
 def _state_key(upload: SavedUpload, name: str) -> str:
@@ -83,7 +87,9 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
     sheet: str | None = None
     if upload.path.suffix.lower() in SPREADSHEET_SUFFIXES:
         sheets = list_sheets(upload.path)
-        sheet = st.selectbox("Sheet", sheets, key=_state_key(upload, "sheet"), help="The sheet to import.")
+        sheet = st.selectbox(
+            "Sheet", sheets, key=_state_key(upload, "sheet"), help="The sheet to import."
+        )
     with staged_file(con, upload.path, sheet=sheet) as staged:
         kinds = list(KINDS.values())
         kind_key = _state_key(upload, f"kind:{sheet}")
@@ -109,13 +115,17 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
         date_order = c3.selectbox(
             "Date order",
             list(DATE_ORDERS),
-            format_func=DATE_ORDERS.get,
+            format_func=lambda k: DATE_ORDERS[k],
             key=_state_key(upload, "date_order"),
         )
         st.caption(
             f"Read {staged.n_rows:,} rows × {len(staged.columns)} columns; header on row {staged.header_row}"
             + (f" of sheet '{staged.sheet}'" if staged.sheet else "")
-            + (f"; encoding {staged.encoding}, delimiter {staged.delimiter!r}" if staged.encoding else "")
+            + (
+                f"; encoding {staged.encoding}, delimiter {staged.delimiter!r}"
+                if staged.encoding
+                else ""
+            )
             + "."
         )
         with st.expander("Preview of the file as read", expanded=False):
@@ -158,7 +168,8 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
         if doubles:
             st.error(
                 "Each file column can feed one canonical column; "
-                + ", ".join(f"'{d}'" for d in doubles) + " is chosen more than once.",
+                + ", ".join(f"'{d}'" for d in doubles)
+                + " is chosen more than once.",
                 icon="⚠️",
             )
             return
@@ -207,14 +218,23 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
         )
         st.rerun()
     if blocking:
-        c1.caption("Resolve the problems above first" + (" (or skip bad rows)." if any(p.row_level for p in blocking) else "."))
+        c1.caption(
+            "Resolve the problems above first"
+            + (" (or skip bad rows)." if any(p.row_level for p in blocking) else ".")
+        )
     name = c2.text_input(
-        "Profile name", key=_state_key(upload, "profile-name"), placeholder="e.g. Gainsight accounts",
+        "Profile name",
+        key=_state_key(upload, "profile-name"),
+        placeholder="e.g. Gainsight accounts",
         label_visibility="collapsed",
     )
     if c3.button("Save mapping as profile", key=_state_key(upload, "save-profile")):
         saved = profiles.save_profile(
-            con, name, mapping, headers, {"sheet": sheet, "date_order": date_order, "mapping": json.dumps(mapping.assignments)}
+            con,
+            name,
+            mapping,
+            headers,
+            {"sheet": sheet, "date_order": date_order, "mapping": json.dumps(mapping.assignments)},
         )
         st.toast(f"Saved mapping profile '{saved.name}'. Next time this export maps itself.")
     done_msg = st.session_state.get(_state_key(upload, "done"))

@@ -31,7 +31,9 @@ def pick_notebook(ctx: Context) -> model.Notebook:
     if choice == NEW:
         name = c2.text_input("Name of the new notebook", key="nb:new-name")
         if c2.button("Create", disabled=not name.strip(), key="nb:create"):
-            nb = model.new_notebook(name.strip(), (model.new_cell("sql", "SELECT * FROM accounts LIMIT 100"),))
+            nb = model.new_notebook(
+                name.strip(), (model.new_cell("sql", "SELECT * FROM accounts LIMIT 100"),)
+            )
             store.save_notebook(directory, nb)
             st.session_state["nb:choice"] = nb.name
             st.rerun()
@@ -77,7 +79,9 @@ def _cell_controls(ctx: Context, nb: model.Notebook, cell: model.Cell, index: in
     if cols[1].button("▲", key=f"nb:up:{cell.id}", help="Move up", disabled=index == 0):
         save(ctx, model.move_cell(nb, cell.id, -1))
         st.rerun()
-    if cols[2].button("▼", key=f"nb:down:{cell.id}", help="Move down", disabled=index == len(nb.cells) - 1):
+    if cols[2].button(
+        "▼", key=f"nb:down:{cell.id}", help="Move down", disabled=index == len(nb.cells) - 1
+    ):
         save(ctx, model.move_cell(nb, cell.id, 1))
         st.rerun()
     if cols[3].button("🗑", key=f"nb:del:{cell.id}", help="Delete this cell"):
@@ -94,26 +98,58 @@ def _result_view(nb: model.Notebook, cell: model.Cell, result: CellResult, ctx: 
     st.caption(f"{result.row_count:,} rows ({shown}) · {result.elapsed_ms:,.0f} ms")
     st.dataframe(result.df, height=min(38 + 35 * len(result.df), 400), width="stretch")
     d1, d2, _ = st.columns([1, 1, 3])
-    d1.download_button("CSV", to_csv_bytes(result.df), f"{nb.name}-cell{cell.id}.csv", "text/csv",
-                       key=f"nb:csv:{cell.id}")
-    d2.download_button("XLSX", to_xlsx_bytes(result.df, meta={"notebook": nb.name, "query": cell.source}),
-                       f"{nb.name}-cell{cell.id}.xlsx", XLSX_MIME, key=f"nb:xlsx:{cell.id}")
+    d1.download_button(
+        "CSV",
+        to_csv_bytes(result.df),
+        f"{nb.name}-cell{cell.id}.csv",
+        "text/csv",
+        key=f"nb:csv:{cell.id}",
+    )
+    d2.download_button(
+        "XLSX",
+        to_xlsx_bytes(result.df, meta={"notebook": nb.name, "query": cell.source}),
+        f"{nb.name}-cell{cell.id}.xlsx",
+        XLSX_MIME,
+        key=f"nb:xlsx:{cell.id}",
+    )
     columns = list(result.df.columns)
     with st.expander("Chart", expanded=cell.chart is not None):
         spec = cell.chart
         c1, c2, c3, c4 = st.columns(4)
-        mark = c1.selectbox("Mark", ["(none)", *MARKS], index=(MARKS.index(spec.mark) + 1) if spec else 0,
-                            key=f"nb:mark:{cell.id}")
-        x = c2.selectbox("X", columns, index=columns.index(spec.x) if spec and spec.x in columns else 0,
-                         key=f"nb:x:{cell.id}")
-        y = c3.selectbox("Y", columns, index=columns.index(spec.y) if spec and spec.y in columns
-                         else min(1, len(columns) - 1), key=f"nb:y:{cell.id}")
+        mark = c1.selectbox(
+            "Mark",
+            ["(none)", *MARKS],
+            index=(MARKS.index(spec.mark) + 1) if spec else 0,
+            key=f"nb:mark:{cell.id}",
+        )
+        x = c2.selectbox(
+            "X",
+            columns,
+            index=columns.index(spec.x) if spec and spec.x in columns else 0,
+            key=f"nb:x:{cell.id}",
+        )
+        y = c3.selectbox(
+            "Y",
+            columns,
+            index=columns.index(spec.y) if spec and spec.y in columns else min(1, len(columns) - 1),
+            key=f"nb:y:{cell.id}",
+        )
         color_opts = ["(none)", *columns]
-        color = c4.selectbox("Colour", color_opts,
-                             index=color_opts.index(spec.color) if spec and spec.color in columns else 0,
-                             key=f"nb:color:{cell.id}")
-        new_spec = None if mark == "(none)" else model.ChartSpec(
-            mark, x, y, None if color == "(none)" else color  # type: ignore[arg-type]
+        color = c4.selectbox(
+            "Colour",
+            color_opts,
+            index=color_opts.index(spec.color) if spec and spec.color in columns else 0,
+            key=f"nb:color:{cell.id}",
+        )
+        new_spec = (
+            None
+            if mark == "(none)"
+            else model.ChartSpec(
+                mark,  # type: ignore[arg-type]
+                x,
+                y,
+                None if color == "(none)" else color,
+            )
         )
         if new_spec != spec:
             save(ctx, model.set_chart(nb, cell.id, new_spec))
@@ -134,14 +170,24 @@ def render_cells(ctx: Context, nb: model.Notebook) -> None:
             if cell.kind == "markdown":
                 editing = st.toggle("Edit", key=f"nb:edit:{cell.id}")
                 if editing:
-                    text = st.text_area("Markdown", cell.source, key=f"nb:src:{cell.id}",
-                                        label_visibility="collapsed", height=120)
+                    text = st.text_area(
+                        "Markdown",
+                        cell.source,
+                        key=f"nb:src:{cell.id}",
+                        label_visibility="collapsed",
+                        height=120,
+                    )
                     if text != cell.source:
                         save(ctx, model.update_source(nb, cell.id, text))
                 st.markdown(cell.source if not editing else text)
                 continue
-            sql = st.text_area("SQL", cell.source, key=f"nb:src:{cell.id}", label_visibility="collapsed",
-                               height=max(80, 22 * (cell.source.count("\n") + 2)))
+            sql = st.text_area(
+                "SQL",
+                cell.source,
+                key=f"nb:src:{cell.id}",
+                label_visibility="collapsed",
+                height=max(80, 22 * (cell.source.count("\n") + 2)),
+            )
             if sql != cell.source:
                 nb = model.update_source(nb, cell.id, sql)
                 save(ctx, nb)

@@ -24,4 +24,6 @@ def render_sidebar(ctx: Context) -> None:
         if last:
             verb = "Deleted" if last.mode == "delete" else "Imported"
             what = last.file_name or last.table_name
-            st.caption(f"Last change: {verb} {what} → `{last.table_name}` · {last.imported_at:%Y-%m-%d %H:%M}")
+            st.caption(
+                f"Last change: {verb} {what} → `{last.table_name}` · {last.imported_at:%Y-%m-%d %H:%M}"
+            )

@@ -17,12 +17,22 @@ def tables_section(ctx: Context) -> None:
     """List the tables; for the chosen one show preview, profile, downloads and delete."""
     infos = tables.list_tables(ctx.con)
     if not infos:
-        st.info("No tables yet. Upload files above, or reset to the sample workspace below.", icon="📭")
+        st.info(
+            "No tables yet. Upload files above, or reset to the sample workspace below.", icon="📭"
+        )
         return
     st.dataframe(
         pd.DataFrame(
-            [{"table": t.name, "kind": t.kind or "", "rows": t.rows, "columns": t.columns,
-              "updated": t.updated_at} for t in infos]
+            [
+                {
+                    "table": t.name,
+                    "kind": t.kind or "",
+                    "rows": t.rows,
+                    "columns": t.columns,
+                    "updated": t.updated_at,
+                }
+                for t in infos
+            ]
         ),
         hide_index=True,
         width="stretch",
@@ -37,22 +47,31 @@ def tables_section(ctx: Context) -> None:
     with prof:
         st.dataframe(tables.profile(ctx.con, name), hide_index=True, width="stretch")
     with export:
-        st.caption("Exports neutralise spreadsheet formulas in text cells and keep real dates and numbers.")
+        st.caption(
+            "Exports neutralise spreadsheet formulas in text cells and keep real dates and numbers."
+        )
         if st.button("Prepare downloads", key=f"tables:prep:{name}"):
             df = ctx.con.execute(f"SELECT * FROM {tables.require_table(ctx.con, name)}").df()
             c1, c2 = st.columns(2)
             c1.download_button("Download CSV", to_csv_bytes(df), f"{name}.csv", "text/csv")
             c2.download_button(
                 "Download XLSX",
-                to_xlsx_bytes(df, sheet_name=name, meta={"table": name, "workspace": str(ctx.workspace.root)}),
+                to_xlsx_bytes(
+                    df, sheet_name=name, meta={"table": name, "workspace": str(ctx.workspace.root)}
+                ),
                 f"{name}.xlsx",
                 XLSX_MIME,
             )
     with delete:
-        st.warning(f"Deleting `{name}` removes the table from the workspace. It cannot be undone "
-                   "(re-import the file to get it back).", icon="🗑️")
+        st.warning(
+            f"Deleting `{name}` removes the table from the workspace. It cannot be undone "
+            "(re-import the file to get it back).",
+            icon="🗑️",
+        )
         typed = st.text_input(f"Type `{name}` to confirm", key=f"tables:confirm:{name}")
-        if st.button("Delete table", type="primary", disabled=typed != name, key=f"tables:del:{name}"):
+        if st.button(
+            "Delete table", type="primary", disabled=typed != name, key=f"tables:del:{name}"
+        ):
             n = tables.drop_table(ctx.con, name)
             st.session_state.pop("tables:chosen", None)
             st.toast(f"Deleted table '{name}' ({n:,} rows).")
@@ -65,7 +84,9 @@ def history_section(ctx: Context) -> None:
     if df.empty:
         st.caption("Nothing imported yet.")
         return
-    st.dataframe(df.drop(columns=["mapping_json", "options_json"]), hide_index=True, width="stretch")
+    st.dataframe(
+        df.drop(columns=["mapping_json", "options_json"]), hide_index=True, width="stretch"
+    )
     st.download_button("Download history (CSV)", to_csv_bytes(df), "import-history.csv", "text/csv")
 
 
@@ -78,7 +99,11 @@ def reset_section(ctx: Context) -> None:
     sure = st.checkbox("I understand this replaces all tables", key="reset:sure")
     if st.button("Reset to sample workspace", disabled=not sure, key="reset:go"):
         bar = st.progress(0.0, text="Resetting…")
-        counts = reset_to_sample(ctx.con, progress=lambda f, msg: bar.progress(f, text=msg))
+
+        def report(fraction: float, message: str) -> None:
+            bar.progress(fraction, text=message)
+
+        counts = reset_to_sample(ctx.con, progress=report)
         st.session_state["reset:sure"] = False
         st.toast("Sample workspace loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         st.rerun()

@@ -31,7 +31,9 @@ def test_normalise_header(header, expected):
     assert normalise_header(header) == expected
 
 
-@pytest.mark.parametrize("header", ["Customer ID", "Account Id", "customerID", "account_id", "GSID"])
+@pytest.mark.parametrize(
+    "header", ["Customer ID", "Account Id", "customerID", "account_id", "GSID"]
+)
 def test_account_id_synonyms(header):
     s = suggest_mapping(ACCOUNTS, [header, "Name", "ARR"])
     assert s.mapping.assignments["account_id"] == header
@@ -41,7 +43,15 @@ def test_account_id_synonyms(header):
 
 
 def test_full_accounts_export():
-    headers = ["Account Id", "Account Name", "Tier", "ARR (USD)", "CSM Owner", "Contract End Date", "Plan"]
+    headers = [
+        "Account Id",
+        "Account Name",
+        "Tier",
+        "ARR (USD)",
+        "CSM Owner",
+        "Contract End Date",
+        "Plan",
+    ]
     m = suggest_mapping(ACCOUNTS, headers).mapping
     assert m.assignments == {
         "account_id": "Account Id",
@@ -55,13 +65,19 @@ def test_full_accounts_export():
 
 
 def test_fuzzy_and_contained_names():
-    m = suggest_mapping(ACCOUNTS, ["Acct ID", "Renewal Date (Contract)", "Annual Recurring Revenue"]).mapping
+    m = suggest_mapping(
+        ACCOUNTS, ["Acct ID", "Renewal Date (Contract)", "Annual Recurring Revenue"]
+    ).mapping
     assert m.assignments.get("renewal_date") == "Renewal Date (Contract)"
     assert m.assignments.get("arr") == "Annual Recurring Revenue"
 
 
 def test_value_based_guess_for_unnamed_columns():
-    samples = {"col_a": ["T-1", "T-2"], "col_b": ["P1", "P2", "P3"], "col_c": ["2026-01-02", "2026-02-03"]}
+    samples = {
+        "col_a": ["T-1", "T-2"],
+        "col_b": ["P1", "P2", "P3"],
+        "col_c": ["2026-01-02", "2026-02-03"],
+    }
     s = suggest_mapping(TICKETS, ["col_a", "col_b", "col_c"], samples)
     assert s.mapping.assignments.get("priority") == "col_b"
     assert next(c for c in s.choices if c.column == "priority").confidence == "guess"
@@ -81,7 +97,9 @@ def test_check_mapping_rejects_unknown_and_double():
     with pytest.raises(WorkbenchError, match="no such column"):
         check_mapping(ACCOUNTS, Mapping("accounts", {"account_id": "Nope"}), ["A"])
     with pytest.raises(WorkbenchError, match="mapped to both"):
-        check_mapping(ACCOUNTS, Mapping("accounts", {"account_id": "A", "account_name": "A"}), ["A"])
+        check_mapping(
+            ACCOUNTS, Mapping("accounts", {"account_id": "A", "account_name": "A"}), ["A"]
+        )
 
 
 def test_snake_name():

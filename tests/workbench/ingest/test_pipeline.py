@@ -26,10 +26,18 @@ def codes(result):
 def test_clean_import_types_and_extras(con, write):
     r = import_file(con, write("acc.csv", ACCOUNTS_OK), ImportOptions(kind="accounts"))
     assert r.committed and r.rows_imported == 3 and r.report.problems == ()
-    rows = con.execute("SELECT account_id, arr, renewal_date, plan FROM accounts ORDER BY 1").fetchall()
+    rows = con.execute(
+        "SELECT account_id, arr, renewal_date, plan FROM accounts ORDER BY 1"
+    ).fetchall()
     assert rows[0] == ("A1", 120000.5, dt.date(2026, 4, 3), "Gold")
-    types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name='accounts'").fetchall())
-    assert types["arr"] == "DOUBLE" and types["renewal_date"] == "DATE" and types["plan"] == "VARCHAR"
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name='accounts'"
+        ).fetchall()
+    )
+    assert (
+        types["arr"] == "DOUBLE" and types["renewal_date"] == "DATE" and types["plan"] == "VARCHAR"
+    )
 
 
 def test_history_records_file_sha_sheet_mapping_counts(con, write):
@@ -69,8 +77,12 @@ def test_bad_number_and_date_name_row_column_value(con, write):
 
 
 def test_missing_required_value(con, write):
-    r = import_file(con, write("acc.csv", ACCOUNTS_OK + ",NoId,SMB,1,Al,2026-01-01,x\n"),
-                    ImportOptions(kind="accounts"), commit=False)
+    r = import_file(
+        con,
+        write("acc.csv", ACCOUNTS_OK + ",NoId,SMB,1,Al,2026-01-01,x\n"),
+        ImportOptions(kind="accounts"),
+        commit=False,
+    )
     p = next(p for p in r.report.problems if p.code == "missing_value")
     assert p.row == 5 and p.column == "Customer ID"
 
@@ -87,7 +99,9 @@ def test_skip_bad_rows_keeps_first_of_duplicates(con, write):
     text = ACCOUNTS_OK + "A2,Beta again,SMB,1,Al,2026-01-01,x\nA9,Bad,SMB,zzz,Al,2026-01-01,x\n"
     r = import_file(con, write("acc.csv", text), ImportOptions(kind="accounts", skip_bad_rows=True))
     assert r.committed and r.rows_imported == 3
-    assert con.execute("SELECT account_name FROM accounts WHERE account_id='A2'").fetchall() == [("Beta",)]
+    assert con.execute("SELECT account_name FROM accounts WHERE account_id='A2'").fetchall() == [
+        ("Beta",)
+    ]
     assert sorted(r.rejected["row"]) == [5, 6]
     assert history.history_frame(con).iloc[0]["rows_skipped"] == 2
 
@@ -104,7 +118,10 @@ def test_date_order_detected_from_values(con, write, dates, order, expected):
     r = import_file(con, write("acc.csv", text), ImportOptions(kind="accounts"))
     assert r.report.date_order == order
     assert any("only fit that order" in n for n in r.report.notes)
-    assert con.execute("SELECT renewal_date FROM accounts WHERE account_id='A1'").fetchall()[0][0] == expected
+    assert (
+        con.execute("SELECT renewal_date FROM accounts WHERE account_id='A1'").fetchall()[0][0]
+        == expected
+    )
 
 
 def test_ambiguous_date_order_asks_never_guesses(con, write):
@@ -114,9 +131,16 @@ def test_ambiguous_date_order_asks_never_guesses(con, write):
     problems = exc.value.report.report.problems
     assert [p.code for p in problems] == ["ambiguous_date_order"]
     assert problems[0].severity == "question" and problems[0].value == "03/04/2026"
-    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name='accounts'").fetchall()[0][0] == 0
+    assert (
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name='accounts'").fetchall()[
+            0
+        ][0]
+        == 0
+    )
     r = import_file(con, path, ImportOptions(kind="accounts", date_order="mdy"))
-    assert con.execute("SELECT renewal_date FROM accounts WHERE account_id='A1'").fetchall()[0][0] == dt.date(2026, 3, 4)
+    assert con.execute("SELECT renewal_date FROM accounts WHERE account_id='A1'").fetchall()[0][
+        0
+    ] == dt.date(2026, 3, 4)
     assert r.committed
 
 
@@ -183,7 +207,9 @@ def test_append_adds_rows_and_columns_and_checks_keys(con, write):
     more = write("more.csv", "Customer ID,ARR (USD),Region Code\nA7,10,EU\n")
     r = import_file(con, more, ImportOptions(kind="accounts", mode="append"))
     assert r.rows_in_table == 4
-    assert con.execute("SELECT region_code FROM accounts WHERE account_id='A7'").fetchall() == [("EU",)]
+    assert con.execute("SELECT region_code FROM accounts WHERE account_id='A7'").fetchall() == [
+        ("EU",)
+    ]
     dup = write("dup.csv", "Customer ID,ARR (USD)\nA1,10\n")
     with pytest.raises(ImportBlocked) as exc:
         import_file(con, dup, ImportOptions(kind="accounts", mode="append"))
@@ -231,11 +257,15 @@ def test_xlsx_errors_name_sheet_and_row(con, tmp_path):
 
 def test_profile_round_trip_and_match(con, write):
     path = write("export.csv", "Cust Ref,Company,Money\nA1,Acme,10\n")
-    mapping = Mapping("accounts", {"account_id": "Cust Ref", "account_name": "Company", "arr": "Money"})
+    mapping = Mapping(
+        "accounts", {"account_id": "Cust Ref", "account_name": "Company", "arr": "Money"}
+    )
     profiles.save_profile(con, "My CRM", mapping, ["Cust Ref", "Company", "Money"])
     found = profiles.match_profile(con, "accounts", ["Cust Ref", "Company", "Money"])
     assert found is not None and found.mapping == mapping
-    r = import_file(con, path, ImportOptions(kind="accounts", profile="My CRM"), mapping=found.mapping)
+    r = import_file(
+        con, path, ImportOptions(kind="accounts", profile="My CRM"), mapping=found.mapping
+    )
     assert r.committed
     assert con.execute("SELECT account_id, arr FROM accounts").fetchall() == [("A1", 10.0)]
     assert profiles.match_profile(con, "accounts", ["Other"]) is None

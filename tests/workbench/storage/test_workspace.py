@@ -27,7 +27,9 @@ con.close()
 def hold_workspace(ws: Workspace, seconds: float) -> subprocess.Popen[str]:
     ws.root.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(ws.db_path), str(seconds)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD, str(ws.db_path), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
@@ -48,7 +50,12 @@ def test_migrations_run_once_in_order(ws):
     assert versions == sorted(versions) and versions[0] == 1
     assert current_version(con) == versions[-1]
     assert migrate(con) == []  # idempotent
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name='wb'").fetchall()}
+    tables = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name='wb'"
+        ).fetchall()
+    }
     assert {"import_history", "mapping_profiles", "tables"} <= tables
     con.close()
 

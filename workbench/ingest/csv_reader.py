@@ -1,0 +1,739 @@
+"""Read a CSV file into a DuckDB temp table of text, detecting its dialect first.
+
+Detection (encoding, delimiter, quoting, decimal comma, title lines above the
+header) looks at a sample of about 1 MB in Python. The rows themselves are
+parsed by DuckDB's ``read_csv``, so staging a million rows stays well under a
+second; only non-UTF-8 files are first transcoded, in chunks, to a temporary
+UTF-8 copy.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import mmap
+import os
+import re
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from workbench.errors import InputFileError
+from workbench.ingest.staged import StagedTable, quote_ident, unique_names
+
+SAMPLE_BYTES = 1 << 20
+TRANSCODE_CHUNK = 4 << 20
+DELIMITERS = (",", ";", "\t", "|")
+HEADER_SCAN = 50  # records searched for the header
+WINDOW = 50  # records after a candidate header that must agree with it
+DIALECT_RECORDS = 300
+DECIMAL_RECORDS = 1000
+CHECK_RECORDS = 2000  # sample records DuckDB's row count is checked against
+
+_DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes (|)"}
+_ENCODING_NOTES = {
+    "utf-8-sig": "The file starts with a UTF-8 byte-order mark; it was removed.",
+    "cp1252": "Read as Windows-1252 (cp1252) because the file is not valid UTF-8.",
+    "latin-1": "Read as Latin-1 (ISO-8859-1) because the file is neither UTF-8 nor Windows-1252.",
+    "utf-16": "Read as UTF-16 (the file starts with a UTF-16 byte-order mark).",
+}
+_NUMERIC = re.compile(r"^[-+]?[$€£]?\s*(\d[\d.,\s']*)?\d(\s*%)?$|^[-+]?\d*[.,]\d+$")
+_CURRENCY = re.compile(r"[$€£%\s]")
+_COMMA_DECIMAL = re.compile(r"^[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+$")
+_DOT_DECIMAL = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)\.\d+$")
+_AMBIGUOUS = re.compile(r"^[-+]?\d{1,3}[.,]\d{3}$")
+_DUCKDB_LINE = re.compile(r"Line: (\d+)")
+_DUCKDB_ORIGINAL = re.compile(r"Original Line: (.*)")
+_DUCKDB_COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+_CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV file is written, as detected by :func:`sniff_csv`.
+
+    Attributes:
+        encoding: ``utf-8``, ``utf-8-sig``, ``cp1252``, ``latin-1`` or ``utf-16``.
+        delimiter: Field separator: ``,``, ``;``, tab or ``|``.
+        quote: Quote character, ``"`` or ``'``.
+        escape: Character escaping a quote inside a quoted field (the quote
+            itself for doubled quotes, or a backslash).
+        decimal: Decimal separator used by numbers, ``.`` or ``,``.
+        header_line: 1-based physical line on which the header starts.
+        skip_lines: Records (title, note and blank lines) before the header.
+            Equals ``header_line - 1`` unless a title holds a quoted line break.
+        has_bom: The file starts with a byte-order mark.
+    """
+
+    encoding: str
+    delimiter: str
+    quote: str
+    escape: str
+    decimal: str
+    header_line: int
+    skip_lines: int
+    has_bom: bool
+
+
+@dataclass(frozen=True)
+class _Record:
+    line: int  # 1-based physical line where the record starts
+    fields: list[str]
+
+    @property
+    def blank(self) -> bool:
+        return not any(f.strip() for f in self.fields)
+
+
+def sniff_csv(path: Path) -> CsvDialect:
+    """Detect the encoding, delimiter, quoting, decimal separator and header line.
+
+    Args:
+        path: The CSV file.
+
+    Returns:
+        The detected dialect.
+
+    Raises:
+        InputFileError: The file is empty, binary, or holds no header.
+    """
+    raw, truncated = _read_sample(path)
+    encoding, has_bom = _detect_encoding(path, raw)
+    text = _decode_sample(path, raw, encoding, truncated)
+    delimiter, quote, escape = _detect_format(text)
+    records = list(_parse(text, delimiter, quote, escape, limit=HEADER_SCAN + WINDOW + 1))
+    header_index = _find_header(path, records)
+    header = records[header_index]
+    after = _parse(text, delimiter, quote, escape, limit=header_index + 1 + DECIMAL_RECORDS)
+    data = [r.fields for r in after if r.line > header.line]
+    return CsvDialect(
+        encoding=encoding,
+        delimiter=delimiter,
+        quote=quote,
+        escape=escape,
+        decimal=_detect_decimal(data, delimiter),
+        header_line=header.line,
+        skip_lines=header_index,
+        has_bom=has_bom,
+    )
+
+
+def stage_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    dialect: CsvDialect | None = None,
+) -> StagedTable:
+    """Load a whole CSV file into a DuckDB TEMP table with every column VARCHAR.
+
+    The table is replaced if it exists. Its ``rowid`` is the 0-based record
+    index, so the row the user sees is ``rowid + header_line + 1``. When a
+    quoted field holds a line break, that counts records the way a spreadsheet
+    shows them (one row per record), not physical lines. DuckDB skips blank
+    lines between records; a note says so when the file has them.
+
+    Args:
+        con: DuckDB connection (or cursor) that will own the temp table.
+        path: The CSV file.
+        table: Name of the temp table to create.
+        dialect: A dialect to use instead of detecting one.
+
+    Returns:
+        What was staged and detected.
+
+    Raises:
+        InputFileError: The file is empty, has only a header, is binary, or
+            has a line DuckDB cannot parse.
+    """
+    dialect = dialect or sniff_csv(path)
+    raw, truncated = _read_sample(path)
+    text = _decode_sample(path, raw, dialect.encoding, truncated)
+    records = list(
+        _parse(
+            text,
+            dialect.delimiter,
+            dialect.quote,
+            dialect.escape,
+            limit=dialect.skip_lines + 1 + CHECK_RECORDS,
+        )
+    )
+    if len(records) <= dialect.skip_lines:
+        raise InputFileError(
+            f"{path.name}: no header found on line {dialect.header_line}.",
+            "Check that the file holds a table with a header row.",
+        )
+    header = records[dialect.skip_lines].fields
+    following = [r.fields for r in records[dialect.skip_lines + 1 :] if not r.blank]
+    width = max(len(header), _modal_width(following[:WINDOW]) or 0)
+    # DuckDB must find at least the records the sample shows (the last one
+    # may be cut off by the end of the sample).
+    expected = max(len(following) - 1, 0) if truncated else len(following)
+    columns = unique_names(header + [""] * (width - len(header)), lambda i: f"column_{i + 1}")
+
+    notes = list(_detection_notes(dialect, header, columns))
+    load = _load(con, path, table, dialect, columns, expected)
+    notes.extend(load.notes)
+    if _blank_lines_in(records[dialect.skip_lines + 1 :]) or (
+        truncated and load.blank_lines_after_sample
+    ):
+        notes.append(
+            "Blank lines between rows were skipped; row numbers after them count rows, not lines."
+        )
+    n_rows = _count(con, table)
+    if n_rows == 0:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+        raise InputFileError(
+            f"{path.name}: the file has a header on line {dialect.header_line} but no data rows.",
+            "Export the file again with its data, or choose another file.",
+        )
+    return StagedTable(
+        table=table,
+        columns=columns,
+        row_expr=f"(rowid + {dialect.header_line + 1})",
+        n_rows=n_rows,
+        file_name=path.name,
+        sheet=None,
+        header_row=dialect.header_line,
+        decimal=dialect.decimal,
+        encoding=load.encoding,
+        delimiter=dialect.delimiter,
+        notes=tuple(notes),
+    )
+
+
+# --- staging -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Load:
+    encoding: str
+    notes: tuple[str, ...]
+    blank_lines_after_sample: bool
+
+
+class _NotUtf8(Exception):
+    """DuckDB met bytes that are not UTF-8 (the message names the line)."""
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    dialect: CsvDialect,
+    columns: tuple[str, ...],
+    expected: int,
+) -> _Load:
+    """Run ``read_csv``, transcoding to UTF-8 first (or after all) when needed."""
+    encoding = dialect.encoding
+    notes: list[str] = []
+    if encoding in ("utf-8", "utf-8-sig"):
+        try:
+            _read_checked(con, path, path, table, dialect, columns, expected)
+        except _NotUtf8 as exc:
+            # The sample was UTF-8 but a later line is not: typically an export
+            # that is mostly ASCII with a few Windows-1252 characters further down.
+            line = _error_line(str(exc))
+            where = f" (first on line {line})" if line else ""
+            notes.append(f"Read as Windows-1252 (cp1252): the file is not valid UTF-8{where}.")
+            encoding = "cp1252"
+        else:
+            return _Load(encoding, tuple(notes), _has_blank_line_after(path, SAMPLE_BYTES))
+    utf8_copy, encoding = _transcode(path, encoding, skip_bom=dialect.has_bom)
+    try:
+        _read_checked(con, path, utf8_copy, table, dialect, columns, expected)
+        blank_lines = _has_blank_line_after(utf8_copy, SAMPLE_BYTES)
+    except _NotUtf8 as exc:
+        raise _csv_error(path, str(exc)) from exc
+    finally:
+        utf8_copy.unlink(missing_ok=True)
+    return _Load(encoding, tuple(notes), blank_lines)
+
+
+def _read_checked(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    source: Path,
+    table: str,
+    dialect: CsvDialect,
+    columns: tuple[str, ...],
+    expected: int,
+) -> None:
+    """Read with DuckDB, then make sure it found at least the rows the sample holds.
+
+    DuckDB guesses the line ending from the first line break in the file, even
+    one inside a quoted header cell; a wrong guess silently yields (almost) no
+    rows. Each explicit line ending is then tried in turn.
+    """
+    _read_csv(con, path, source, table, dialect, columns)
+    if _count(con, table) >= expected:
+        return
+    for new_line in (r"\n", r"\r\n"):
+        try:
+            _read_csv(con, path, source, table, dialect, columns, new_line)
+        except InputFileError:
+            continue
+        if _count(con, table) >= expected:
+            return
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+    raise InputFileError(
+        f"{path.name}: the lines of the file could not be split into rows reliably "
+        "(mixed line endings?).",
+        "Open the file in Excel or a text editor, save it again as CSV and import that copy.",
+    )
+
+
+def _read_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    source: Path,
+    table: str,
+    dialect: CsvDialect,
+    columns: tuple[str, ...],
+    new_line: str | None = None,
+) -> None:
+    """Create the temp table from ``source`` with DuckDB's reader.
+
+    The strict, parallel reader goes first. Short rows need ``null_padding``,
+    which the parallel reader refuses once quoted line breaks appear; the
+    serial reader then copes, but it silently drops the rest of the file after
+    an unterminated quote, so a strict scan that records rejected lines checks
+    for that first.
+
+    Raises:
+        _NotUtf8: DuckDB met bytes that are not UTF-8.
+        InputFileError: Any other line DuckDB cannot parse.
+    """
+    options = (
+        "delim = ?, quote = ?, escape = ?, skip = ?, header = true, columns = ?, "
+        "auto_detect = false"
+    )
+    params: list[object] = [
+        str(source),
+        dialect.delimiter,
+        dialect.quote,
+        dialect.escape,
+        dialect.skip_lines,
+        dict.fromkeys(columns, "VARCHAR"),
+    ]
+    if new_line is not None:
+        options += ", new_line = ?"
+        params.append(new_line)
+    create = f"CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS SELECT * FROM read_csv"
+    try:
+        con.execute(f"{create}(?, {options})", params)
+        return
+    except duckdb.Error as exc:
+        if not _is_short_row(str(exc)):
+            raise _read_error(path, str(exc)) from exc
+    try:
+        con.execute(f"{create}(?, {options}, null_padding = true)", params)
+        return
+    except duckdb.Error as exc:
+        if "does not support null_padding" not in str(exc):
+            raise _read_error(path, str(exc)) from exc
+    _check_rejects(con, path, f"read_csv(?, {options}", params)
+    try:
+        con.execute(f"{create}(?, {options}, null_padding = true, parallel = false)", params)
+    except duckdb.Error as exc:
+        raise _read_error(path, str(exc)) from exc
+
+
+def _check_rejects(
+    con: duckdb.DuckDBPyConnection, path: Path, reader: str, params: list[object]
+) -> None:
+    """Raise for the first line a strict scan rejects for anything but missing fields."""
+    suffix = uuid.uuid4().hex
+    errors, scans = f"__bounded_rejects_{suffix}", f"__bounded_scans_{suffix}"
+    try:
+        con.execute(
+            f"SELECT count(*) FROM {reader}, ignore_errors = true, store_rejects = true, "
+            "rejects_table = ?, rejects_scan = ?)",
+            [*params, errors, scans],
+        ).fetchall()  # the rejects table appears only once the result is exhausted
+        first = con.execute(
+            f"SELECT line, error_type, csv_line, error_message FROM {quote_ident(errors)} "
+            "WHERE error_type <> 'MISSING COLUMNS' ORDER BY line LIMIT 1"
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise _read_error(path, str(exc)) from exc
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(errors)}")
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(scans)}")
+    if first:
+        line, kind, text, message = first
+        raise _read_error(path, f"CSV Error on Line: {line}\nOriginal Line: {text}\n{message}")
+
+
+def _is_short_row(message: str) -> bool:
+    match = _DUCKDB_COLUMNS.search(message)
+    return match is not None and int(match.group(2)) < int(match.group(1))
+
+
+def _read_error(path: Path, message: str) -> Exception:
+    if "Invalid unicode" in message or "UNICODE" in message:
+        return _NotUtf8(message)
+    return _csv_error(path, message)
+
+
+def _transcode(path: Path, encoding: str, skip_bom: bool) -> tuple[Path, str]:
+    """Copy the file to a temporary UTF-8 file, in chunks.
+
+    Falls back from cp1252 to Latin-1 when a byte undefined in cp1252 appears
+    beyond the sample.
+
+    Returns:
+        The temporary file (the caller deletes it) and the encoding used.
+    """
+    fd, name = tempfile.mkstemp(prefix="bounded-", suffix=".csv")
+    os.close(fd)
+    target = Path(name)
+    try:
+        try:
+            _transcode_to(path, target, encoding, skip_bom)
+        except UnicodeDecodeError as exc:
+            if encoding != "cp1252":
+                raise InputFileError(
+                    f"{path.name}: the file is not valid {encoding} text "
+                    f"(byte offset {exc.start}).",
+                    "Save the file again as CSV UTF-8 and import that.",
+                ) from exc
+            encoding = "latin-1"
+            _transcode_to(path, target, encoding, skip_bom)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target, encoding
+
+
+def _transcode_to(path: Path, target: Path, encoding: str, skip_bom: bool) -> None:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    # Encoding explicitly and writing bytes is faster than a text-mode file.
+    with path.open("rb") as src, target.open("wb") as dst:
+        if skip_bom and encoding != "utf-16":
+            src.read(len(codecs.BOM_UTF8))
+        while chunk := src.read(TRANSCODE_CHUNK):
+            dst.write(decoder.decode(chunk).encode("utf-8"))
+        dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+
+
+def _csv_error(path: Path, text: str) -> InputFileError:
+    """Translate a DuckDB ``read_csv`` failure into a message for the user."""
+    line = _error_line(text)
+    where = f"line {line}" if line else "a line"
+    original = _DUCKDB_ORIGINAL.search(text)
+    shown = f": {original.group(1).strip()[:80]!r}" if original else ""
+    if "Expected Number of Columns" in text:
+        return InputFileError(
+            f"{path.name}: {where} has more fields than the header{shown}.",
+            "A value probably contains the delimiter without quotes around it; "
+            "fix that line or export the file again with quoted values.",
+        )
+    if "unterminated quote" in text:
+        return InputFileError(
+            f"{path.name}: {where} opens a quoted value that never closes{shown}.",
+            "Fix the stray quote character on that line, or export the file again.",
+        )
+    if "Invalid unicode" in text:
+        return InputFileError(
+            f"{path.name}: {where} is not valid text in the detected encoding.",
+            "Save the file again as CSV UTF-8 and import that.",
+        )
+    first = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return InputFileError(
+        f"{path.name}: the file could not be read as CSV ({first}).",
+        "Check that it is a CSV export; open it in a text editor to look for damaged lines.",
+    )
+
+
+def _error_line(text: str) -> int | None:
+    match = _DUCKDB_LINE.search(text)
+    return int(match.group(1)) if match else None
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _blank_lines_in(records: list[_Record]) -> bool:
+    """Whether an empty line (which DuckDB skips) sits between data records."""
+    last = max((i for i, r in enumerate(records) if not r.blank), default=-1)
+    return any(not r.fields for r in records[:last])
+
+
+def _has_blank_line_after(path: Path, offset: int) -> bool:
+    """Whether an empty line followed by more text occurs after ``offset`` bytes.
+
+    Used past the sample only; a quoted value holding an empty line also counts.
+    """
+    size = path.stat().st_size
+    if size <= offset:
+        return False
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        match = _BLANK_LINE.search(mm, offset)  # a regex scans faster than mmap.find
+        return match is not None and _has_text_after(mm, match.start())
+
+
+def _has_text_after(mm: mmap.mmap, pos: int) -> bool:
+    step = 1 << 16
+    while pos < len(mm):
+        if mm[pos : pos + step].strip():
+            return True
+        pos += step
+    return False
+
+
+def _detection_notes(
+    dialect: CsvDialect, header: list[str], columns: tuple[str, ...]
+) -> Iterator[str]:
+    if dialect.encoding in _ENCODING_NOTES:
+        yield _ENCODING_NOTES[dialect.encoding]
+    if dialect.delimiter != ",":
+        yield f"Fields are separated by {_DELIMITER_NAMES[dialect.delimiter]}."
+    if dialect.quote != '"':
+        yield "Values are quoted with single quotes (')."
+    if dialect.escape not in (dialect.quote, ""):
+        yield f"Quotes inside values are escaped with a backslash ({dialect.escape}{dialect.quote})."
+    if dialect.skip_lines:
+        n = dialect.skip_lines
+        yield (
+            f"Skipped {_plural(n, 'line')} (titles, notes or blank lines) above the header "
+            f"on line {dialect.header_line}."
+        )
+    if dialect.decimal == ",":
+        yield "Numbers use a decimal comma (1.234,56 means 1234.56)."
+    unnamed = [c for i, c in enumerate(columns) if i >= len(header) or not header[i].strip()]
+    if unnamed:
+        yield f"Named {_plural(len(unnamed), 'column')} without a header: {', '.join(unnamed)}."
+    renamed = [
+        c
+        for i, c in enumerate(columns)
+        if i < len(header) and header[i].strip() and c != header[i].strip()
+    ]
+    if renamed:
+        yield f"Renamed repeated column names: {', '.join(renamed)}."
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# --- detection ---------------------------------------------------------------
+
+
+def _read_sample(path: Path) -> tuple[bytes, bool]:
+    """The first ~1 MB of the file and whether the file is longer."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(SAMPLE_BYTES + 1)
+    except OSError as exc:
+        raise InputFileError(
+            f"{path.name}: the file could not be opened ({exc.strerror or exc}).",
+            "Check that the file exists and is not open exclusively in another program.",
+        ) from exc
+    return raw[:SAMPLE_BYTES], len(raw) > SAMPLE_BYTES
+
+
+def _detect_encoding(path: Path, raw: bytes) -> tuple[str, bool]:
+    """Pick the encoding from the sample; refuse empty and binary files."""
+    if not raw.strip():
+        raise InputFileError(
+            f"{path.name}: the file is empty.",
+            "Export the data again, or choose another file.",
+        )
+    if raw.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", True
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", True
+    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise InputFileError(
+            f"{path.name}: this is an Excel workbook, not a CSV file.",
+            "Rename it to .xlsx (or .xls), or import it as a spreadsheet.",
+        )
+    controls = len(raw) - len(raw.translate(None, _CONTROL_BYTES))
+    if b"\x00" in raw or controls > len(raw) // 100:
+        raise InputFileError(
+            f"{path.name}: the file looks binary, not like CSV text.",
+            "Export the data as CSV (comma or semicolon separated values) and import that.",
+        )
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            codecs.getincrementaldecoder(encoding)(errors="strict").decode(raw, final=False)
+        except UnicodeDecodeError:
+            continue
+        return encoding, False
+    return "latin-1", False
+
+
+def _decode_sample(path: Path, raw: bytes, encoding: str, truncated: bool) -> str:
+    """Decode the sample, dropping a partial last line when the file goes on."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    text = decoder.decode(raw, final=not truncated)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if truncated:
+        cut = max(text.rfind("\n"), text.rfind("\r"))
+        text = text[: cut + 1] if cut >= 0 else text
+    if not text.strip():
+        raise InputFileError(
+            f"{path.name}: the file is empty.",
+            "Export the data again, or choose another file.",
+        )
+    return text
+
+
+def _parse(text: str, delimiter: str, quote: str, escape: str, limit: int) -> Iterator[_Record]:
+    """Parse up to ``limit`` records, noting the line each starts on."""
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quotechar=quote,
+        doublequote=escape == quote,
+        escapechar=None if escape == quote else escape,
+        strict=False,
+    )
+    start = 1
+    try:
+        for _ in range(limit):
+            fields = next(reader)
+            yield _Record(start, fields)
+            start = reader.line_num + 1
+    except (StopIteration, csv.Error):
+        return
+
+
+def _modal_width(rows: list[list[str]]) -> int | None:
+    """The most common field count (the larger one on a tie)."""
+    if not rows:
+        return None
+    counts = Counter(len(r) for r in rows)
+    return max(counts, key=lambda w: (counts[w], w))
+
+
+def _consistency(text: str, delimiter: str, quote: str, escape: str) -> tuple[float, int]:
+    """Share of non-blank records with the modal field count, and that count."""
+    rows = [
+        r.fields for r in _parse(text, delimiter, quote, escape, DIALECT_RECORDS) if not r.blank
+    ]
+    width = _modal_width(rows)
+    if width is None:
+        return 0.0, 0
+    return sum(len(r) == width for r in rows) / len(rows), width
+
+
+def _quoted_fields(text: str, delimiter: str, quote: str) -> int:
+    d, q = re.escape(delimiter), re.escape(quote)
+    pattern = rf"(?:^|{d})[ ]*{q}[^{q}\n]*{q}[ ]*(?={d}|\r?$)"
+    return len(re.findall(pattern, text, flags=re.MULTILINE))
+
+
+def _detect_format(text: str) -> tuple[str, str, str]:
+    """Pick delimiter, quote and escape by how consistently records split."""
+    head = text[:65536]
+    try:
+        sniffed: str | None = csv.Sniffer().sniff(head, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        sniffed = None
+    candidates = []
+    for delimiter in DELIMITERS:
+        quote = '"'
+        if _quoted_fields(head, delimiter, "'") and not _quoted_fields(head, delimiter, '"'):
+            quote = "'"
+        escape = _detect_escape(head, delimiter, quote)
+        share, width = _consistency(head, delimiter, quote, escape)
+        key = (width >= 2, share, delimiter == sniffed, width)
+        candidates.append((key, delimiter, quote, escape))
+    (several_columns, *_), delimiter, quote, escape = max(candidates, key=lambda c: c[0])
+    if not several_columns:  # a single column: no delimiter in use
+        return ",", '"', _detect_escape(head, ",", '"')
+    return delimiter, quote, escape
+
+
+def _detect_escape(text: str, delimiter: str, quote: str) -> str:
+    """A backslash escape when ``\\"`` occurs and doubled quotes inside values do not."""
+    q = re.escape(quote)
+    if not re.search(rf"\\{q}", text):
+        return quote
+    doubled_inside = re.search(rf"[^\\\s{re.escape(delimiter)}{q}]{q}{q}", text)
+    if doubled_inside:
+        return quote
+    backslash, _ = _consistency(text, delimiter, quote, "\\")
+    doubled, _ = _consistency(text, delimiter, quote, quote)
+    return "\\" if backslash >= doubled else quote
+
+
+def _find_header(path: Path, records: list[_Record]) -> int:
+    """Index of the header: the first record as wide as the rows below it, mostly text.
+
+    Falls back to the first record of the right width, then the first non-blank one.
+    """
+    wide: int | None = None
+    first: int | None = None
+    for i, record in enumerate(records[:HEADER_SCAN]):
+        if record.blank:
+            continue
+        if first is None:
+            first = i
+        following = [r.fields for r in records[i + 1 : i + 1 + WINDOW] if not r.blank]
+        if not _fits(record.fields, following):
+            continue
+        if wide is None:
+            wide = i
+        if _mostly_text(record.fields):
+            return i
+    if wide is not None:
+        return wide
+    if first is not None:
+        return first
+    raise InputFileError(
+        f"{path.name}: no header row found; the first lines are blank.",
+        "Check that the file holds a table with a header row.",
+    )
+
+
+def _fits(fields: list[str], following: list[list[str]]) -> bool:
+    """Whether a candidate header is as wide as the records that follow it.
+
+    A header one or more fields shorter also fits when the extra fields below
+    are (nearly) always empty, as with a delimiter at the end of every data line.
+    """
+    width = _modal_width(following)
+    if width is None or len(fields) == width:
+        return True
+    if len(fields) < 2:
+        return False
+    if len(fields) > width:  # data rows that leave out trailing empty fields
+        return width >= 2
+    extra = [r[len(fields) :] for r in following if len(r) > len(fields)]
+    empty = sum(not any(f.strip() for f in e) for e in extra)
+    return empty >= 0.9 * len(following)
+
+
+def _mostly_text(fields: list[str]) -> bool:
+    filled = [f.strip() for f in fields if f.strip()]
+    numeric = sum(bool(_NUMERIC.match(f)) for f in filled)
+    return bool(filled) and numeric * 2 <= len(filled)
+
+
+def _detect_decimal(rows: list[list[str]], delimiter: str) -> str:
+    """``,`` when numbers such as ``1234,56`` or ``1.234,56`` outnumber ``1234.56``."""
+    if delimiter == ",":
+        return "."
+    comma = dot = 0
+    for row in rows:
+        for field in row:
+            value = _CURRENCY.sub("", field)
+            if not value or _AMBIGUOUS.match(value):
+                continue
+            if _COMMA_DECIMAL.match(value):
+                comma += 1
+            elif _DOT_DECIMAL.match(value):
+                dot += 1
+    return "," if comma > dot else "."
