@@ -10,9 +10,9 @@ st.set_page_config(page_title="Bounded workbench", page_icon="🧭", layout="wid
 ctx = ui.bootstrap()
 
 pages = [
-    st.Page("app_pages/overview.py", title="Overview", icon="🧭", default=True),
-    st.Page("app_pages/data.py", title="Data", icon="📥"),
-    st.Page("app_pages/notebook.py", title="Notebook", icon="📓"),
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/explore:", default=True),
+    st.Page("app_pages/data.py", title="Data", icon=":material/upload_file:"),
+    st.Page("app_pages/notebook.py", title="Notebook", icon=":material/menu_book:"),
 ]
 nav = st.navigation(pages)
 render_sidebar(ctx)

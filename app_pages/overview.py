@@ -20,9 +20,9 @@ with ui.user_errors():
         st.info(
             "There is no `accounts` table yet. Import an accounts export on the **Data** page, "
             "or reset the workspace to the sample book there.",
-            icon="📥",
+            icon=":material/upload_file:",
         )
-        st.page_link("app_pages/data.py", label="Go to Data", icon="📥")
+        st.page_link("app_pages/data.py", label="Go to Data", icon=":material/upload_file:")
         st.stop()
 
     st.caption(f"Figures as of {summary.as_of:%d %b %Y} (the latest usage week in the data).")
@@ -39,14 +39,15 @@ with ui.user_errors():
             alt.Chart(summary.arr_by_segment)
             .mark_bar()
             .encode(
-                x=alt.X("arr:Q", title="ARR", axis=alt.Axis(format="$,.0f")),
+                x=alt.X("arr:Q", title="ARR", axis=alt.Axis(format="$~s")),
                 y=alt.Y("segment:N", sort="-x", title=None),
                 tooltip=[
                     "segment",
                     alt.Tooltip("accounts:Q", format=","),
                     alt.Tooltip("arr:Q", format="$,.0f"),
                 ],
-            ),
+            )
+            .properties(height=280),
             width="stretch",
         )
     with right:
@@ -56,7 +57,7 @@ with ui.user_errors():
             .mark_bar()
             .encode(
                 x=alt.X("month:T", title=None, timeUnit="yearmonth"),
-                y=alt.Y("sum(arr):Q", title="ARR renewing", axis=alt.Axis(format="$,.0f")),
+                y=alt.Y("sum(arr):Q", title="ARR renewing", axis=alt.Axis(format="$~s")),
                 color=alt.Color("segment:N", title="Segment"),
                 tooltip=["month:T", "segment", "accounts:Q", alt.Tooltip("arr:Q", format="$,.0f")],
             ),

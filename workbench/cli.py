@@ -223,7 +223,7 @@ def run(argv: Sequence[str] | None = None) -> int:
                 print(f"{t.name:<24} {t.rows:>12,} rows  {t.columns:>3} columns  {t.kind or ''}")
             return 0
         if args.command == "history":
-            _print_frame(history.history_frame(con).drop(columns=["mapping_json", "options_json"]))
+            _print_frame(history.history_display(con))
             return 0
         if args.command == "profiles":
             for prof in profiles.list_profiles(con):

@@ -106,9 +106,7 @@ def test_import_through_the_page_shows_table_in_sidebar(server, tmp_path):
         assert "No tables yet" in sidebar.inner_text()
 
         page.locator('input[type="file"]').set_input_files(str(csv_path))
-        button = page.get_by_role(
-            "button", name=re.compile(r"Import into .*accounts.* \(replace\)")
-        )
+        button = page.get_by_role("button", name=re.compile(r"Import into .*accounts"))
         button.wait_for(timeout=60_000)
         _settle(page)
         assert "no problems found" in page.inner_text("body")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from workbench.ingest.kinds import DatasetKind
-from workbench.ingest.report import Problem
+from workbench.ingest.report import Problem, plural
 from workbench.ingest.staged import StagedTable
 from workbench.ingest.validate import ROW, Plan
 from workbench.storage.sql import quote_ident
@@ -60,7 +60,7 @@ def duplicate_problems(
         severity="error",
         message=(
             f"{where}: {key_value} appears in rows {shown} of column {sources}; "
-            f"{n_keys:,} key(s) repeat, {repeated_rows:,} extra row(s) in all."
+            f"{plural(n_keys, 'key')} repeat, {plural(repeated_rows, 'extra row')} in all."
         ),
         hint=(
             f"Each {kind.label.lower()} row needs a unique {' + '.join(kind.key)}. Remove the repeats "
@@ -111,7 +111,7 @@ def existing_key_problems(
         severity="error",
         message=(
             f"{staged.file_name}, row {rows[0][0]}: {key_value} is already in table '{kind.name}' "
-            f"({len(rows):,} row(s) of this file repeat existing keys)."
+            f"({plural(len(rows), 'row')} of this file repeat existing keys)."
         ),
         hint="Use 'replace' instead of 'append', or skip these rows.",
         file=staged.file_name,
@@ -134,11 +134,13 @@ def category_problems(
     kind: DatasetKind,
     plan: Plan,
     table: str,
+    existing: str | None = None,
 ) -> tuple[list[Problem], dict[str, dict[str, str]]]:
     """Values that differ only in case, spacing or punctuation ("Mid-Market", "mid market").
 
     Returns the warnings and, per target column, variant -> most common spelling
-    (what "unify spellings" would apply).
+    (what "unify spellings" would apply). The spelling kept is the one the
+    existing table already uses, else the most common, else the one in mixed case.
     """
     cats = [p for p in plan.columns if p.type == "category"]
     problems: list[Problem] = []
@@ -155,9 +157,19 @@ def category_problems(
         ).fetchall()
         if not groups:
             continue
+        known = _existing_values(con, existing, p.target)
         mapping: dict[str, str] = {}
         described = []
-        for _, variants in groups:
+        for _, raw_variants in groups:
+            variants = sorted(
+                raw_variants,
+                key=lambda v: (
+                    v["v"] not in known,
+                    -v["n"],
+                    v["v"].isupper() or v["v"].islower(),
+                    v["v"],
+                ),
+            )
             main = variants[0]["v"]
             for var in variants[1:]:
                 mapping[var["v"]] = main
@@ -182,8 +194,8 @@ def category_problems(
                     + "."
                 ),
                 hint=(
-                    "Tick 'Unify spellings' to import them as the most common spelling, "
-                    "or fix them in the source."
+                    "Tick 'Unify category spellings' (CLI: --unify-categories) to import them "
+                    "as the spelling shown first, or fix them in the source."
                 ),
                 file=staged.file_name,
                 sheet=staged.sheet,
@@ -194,6 +206,19 @@ def category_problems(
             )
         )
     return problems, unify
+
+
+def _existing_values(con: duckdb.DuckDBPyConnection, table: str | None, column: str) -> set[str]:
+    """Distinct values of ``column`` in an existing table (empty when there is none or no such column)."""
+    if table is None:
+        return set()
+    cols = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    if column not in cols:
+        return set()
+    rows = con.execute(
+        f"SELECT DISTINCT CAST({quote_ident(column)} AS VARCHAR) FROM {table} LIMIT 1000"
+    ).fetchall()
+    return {r[0] for r in rows if r[0] is not None}
 
 
 def apply_unify(

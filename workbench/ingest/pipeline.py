@@ -150,11 +150,16 @@ def _rejected_frame(
     plan: validate.Plan,
     kind: DatasetKind,
     extra_conditions: list[tuple[str, str]],
+    skip_dates: bool = False,
 ) -> tuple[pd.DataFrame, str | None]:
-    """The rows that cannot be imported, as they were in the file, with the reason."""
+    """The rows that cannot be imported, as they were in the file, with the reason.
+
+    With ``skip_dates`` (the date order is still a question) dates that failed
+    only for want of an order do not count against their rows.
+    """
     reasons = []
     for i, p in enumerate(plan.columns):
-        if p.checked:
+        if p.checked and not (skip_dates and p.type in ("date", "timestamp")):
             reasons.append(f"CASE WHEN _bad_{i} THEN {_lit(f'{p.source}: cannot read value')} END")
     for i, p in enumerate(plan.columns):
         if p.target in kind.required:
@@ -244,7 +249,7 @@ def run_import(
                     ),
                     file=staged.file_name,
                     sheet=staged.sheet,
-                    row=staged.header_row,
+                    row=None,
                 )
             )
     if shape or staged.n_rows == 0:
@@ -264,6 +269,7 @@ def run_import(
             dated = {p.source for p in plan.columns if p.type in ("date", "timestamp")}
             values = [v for v in values if not (v.code == "bad_value" and v.column in dated)]
         problems += values
+        ambiguous_dates = any(p.code == "ambiguous_date_order" for p in order_problems)
         dup, dup_cond = consistency.duplicate_problems(
             con, staged, kind, plan, candidate, max_examples
         )
@@ -279,11 +285,13 @@ def run_import(
             problems += in_table
             if in_cond:
                 extra_conds.append((in_cond, "key already in the table"))
-        cats, unify = consistency.category_problems(con, staged, kind, plan, candidate)
+        cats, unify = consistency.category_problems(
+            con, staged, kind, plan, candidate, target if exists else None
+        )
         problems += cats
         row_errors = any(p.row_level for p in problems)
         rejected, reject_cond = (
-            _rejected_frame(con, staged, candidate, plan, kind, extra_conds)
+            _rejected_frame(con, staged, candidate, plan, kind, extra_conds, ambiguous_dates)
             if row_errors
             else (None, None)
         )
@@ -292,7 +300,7 @@ def run_import(
             problems=tuple(problems),
             rows_rejected=0 if rejected is None else len(rejected),
             date_order=plan.date_order,
-            notes=staged.notes + plan.notes,
+            notes=staged.notes + plan.notes + tuple(validate.emptied_notes(con, plan, candidate)),
             column_types={p.target: p.type for p in plan.columns},
         )
         if not commit or report.blocking(options.skip_bad_rows):

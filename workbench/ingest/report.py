@@ -9,6 +9,12 @@ import pandas as pd
 
 Severity = Literal["error", "question", "warning"]
 
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 row``, ``2 rows``, ``1,234 keys``."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
 ProblemCode = Literal[
     "no_rows",
     "suspicious_shape",
@@ -122,7 +128,7 @@ class ValidationReport:
     def summary(self) -> str:
         e, q, w = len(self.errors()), len(self.questions()), len(self.warnings())
         if not (e or q or w):
-            return f"{self.file}: {self.rows_in_file:,} rows, no problems found."
+            return f"{self.file}: {plural(self.rows_in_file, 'row')}, no problems found."
         bits = []
         if e:
             bits.append(f"{e} error{'s' if e != 1 else ''}")
@@ -130,8 +136,12 @@ class ValidationReport:
             bits.append(f"{q} question{'s' if q != 1 else ''}")
         if w:
             bits.append(f"{w} warning{'s' if w != 1 else ''}")
-        extra = f"; {self.rows_rejected:,} rows cannot be imported" if self.rows_rejected else ""
-        return f"{self.file}: {self.rows_in_file:,} rows, " + ", ".join(bits) + extra + "."
+        extra = (
+            f"; {plural(self.rows_rejected, 'row')} cannot be imported"
+            if self.rows_rejected
+            else ""
+        )
+        return f"{self.file}: {plural(self.rows_in_file, 'row')}, " + ", ".join(bits) + extra + "."
 
     def to_frame(self) -> pd.DataFrame:
         """One row per problem, for display and download."""

@@ -44,6 +44,10 @@ def _flag(i: int) -> str:
     return f"_bad_{i}"
 
 
+def _token(i: int) -> str:
+    return f"_tok_{i}"
+
+
 def shape_problem(
     con: duckdb.DuckDBPyConnection, staged: StagedTable, kind: DatasetKind
 ) -> Problem | None:
@@ -181,7 +185,10 @@ def _detect_date_order(
                     f"Dates in column '{src}' of {staged.file_name} (for example '{example}') could be "
                     "day/month/year or month/day/year; no value settles it."
                 ),
-                hint="Choose the date order (day first or month first) and validate again.",
+                hint=(
+                    "Choose the date order: day first or month first (on the Data page 'Date order'; "
+                    "in the CLI --date-order dmy or mdy). The report updates at once."
+                ),
                 file=staged.file_name,
                 sheet=staged.sheet,
                 column=src,
@@ -280,6 +287,11 @@ def create_candidate(
             outer.append(
                 f"({quote_ident(p.target)} IS NULL AND {present_expr(f'__src_{i}')}) AS {_flag(i)}"
             )
+            # Cells such as 'N/A' or '-' that are read as empty: counted, so the report can say so.
+            outer.append(
+                f"({quote_ident(p.target)} IS NULL AND __src_{i} IS NOT NULL "
+                f"AND NOT {present_expr(f'__src_{i}')}) AS {_token(i)}"
+            )
     if has:
         outer[0] = f"* EXCLUDE ({', '.join(has)})"
     con.execute(
@@ -289,7 +301,26 @@ def create_candidate(
 
 
 def flag_columns(plan: Plan) -> list[str]:
-    return [_flag(i) for i, p in enumerate(plan.columns) if p.checked]
+    """The helper columns of the candidate table, dropped before it becomes the table."""
+    return [f(i) for i, p in enumerate(plan.columns) if p.checked for f in (_flag, _token)]
+
+
+def emptied_notes(con: duckdb.DuckDBPyConnection, plan: Plan, table: str) -> list[str]:
+    """Sentences about cells read as empty because they held a null word ('N/A', '-', 'null')."""
+    checked = [(i, p) for i, p in enumerate(plan.columns) if p.checked]
+    if not checked:
+        return []
+    counts = con.execute(
+        "SELECT "
+        + ", ".join(f"count(*) FILTER (WHERE {_token(i)})" for i, _ in checked)
+        + f" FROM {table}"
+    ).fetchall()[0]
+    return [
+        f"Column '{p.source}' ({p.target}): {n:,} cell{'s' if n != 1 else ''} such as 'N/A' or '-' "
+        "read as empty."
+        for (_, p), n in zip(checked, counts, strict=True)
+        if n
+    ]
 
 
 def value_problems(

@@ -168,12 +168,14 @@ def default_notebook() -> Notebook:
                 id="renewals-90-days",
                 kind="sql",
                 source=(
-                    "-- Accounts renewing in the next 90 days\n"
+                    "-- Accounts renewing in the 90 days after the latest usage week\n"
+                    "-- (the data's 'today', as on the Overview page)\n"
+                    "WITH as_of AS (SELECT coalesce(max(date), current_date) AS d FROM usage)\n"
                     "SELECT account_id, account_name, segment, csm_owner, arr,\n"
                     "       TRY_CAST(renewal_date AS DATE) AS renewal_date\n"
-                    "FROM accounts\n"
+                    "FROM accounts, as_of\n"
                     "WHERE TRY_CAST(renewal_date AS DATE)\n"
-                    "      BETWEEN current_date AND current_date + INTERVAL 90 DAY\n"
+                    "      BETWEEN as_of.d AND as_of.d + INTERVAL 90 DAY\n"
                     "ORDER BY renewal_date, arr DESC"
                 ),
             ),

@@ -72,6 +72,28 @@ def record_import(
     return int(next_id)
 
 
+def history_display(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The history with readable column names, for people (newest first)."""
+    df = history_frame(con)
+    out = pd.DataFrame(
+        {
+            "when": df["imported_at"].dt.strftime("%Y-%m-%d %H:%M"),
+            "table": df["table_name"],
+            "action": df["mode"].map(
+                {"replace": "replaced", "append": "appended", "delete": "deleted"}
+            ),
+            "file": df["file_name"].where(df["mode"] != "delete", ""),
+            "sheet": df["sheet"].fillna(""),
+            "rows in file": df["rows_in_file"].where(df["mode"] != "delete"),
+            "imported": df["rows_imported"].where(df["mode"] != "delete"),
+            "left out": df["rows_skipped"].where(df["mode"] != "delete"),
+            "rows after": df["rows_in_table"],
+            "sha256": df["file_sha256"].str.slice(0, 12),
+        }
+    )
+    return out
+
+
 def history_frame(con: duckdb.DuckDBPyConnection, table_name: str | None = None) -> pd.DataFrame:
     """Import history, newest first, optionally for one table."""
     where, params = ("WHERE table_name = ?", [table_name]) if table_name else ("", [])

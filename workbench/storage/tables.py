@@ -50,8 +50,18 @@ def require_table(con: duckdb.DuckDBPyConnection, name: str) -> str:
 
 
 def preview(con: duckdb.DuckDBPyConnection, name: str, limit: int = 200) -> pd.DataFrame:
-    """The first rows of a table."""
-    return con.execute(f"SELECT * FROM {require_table(con, name)} LIMIT ?", [limit]).df()
+    """The first rows of a table (DATE columns as dates, not midnight timestamps)."""
+    table = require_table(con, name)
+    df = con.execute(f"SELECT * FROM {table} LIMIT ?", [limit]).df()
+    return dates_as_dates(con, table, df)
+
+
+def dates_as_dates(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """pandas reads DuckDB DATE as datetime64; turn those columns back into plain dates."""
+    for col, typ, *_ in con.execute(f"DESCRIBE {table}").fetchall():
+        if typ == "DATE" and col in df.columns:
+            df[col] = df[col].dt.date
+    return df
 
 
 def profile(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
@@ -67,6 +77,7 @@ def profile(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
             f"CAST(max({c}) AS VARCHAR), CAST(mode({c}) AS VARCHAR) FROM {table}"
         ).fetchall()[0]
         non_null = int(stats[0])
+        all_unique = non_null > 0 and int(stats[1]) >= 0.97 * non_null
         out.append(
             {
                 "column": col_name,
@@ -76,7 +87,7 @@ def profile(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
                 "distinct (approx.)": int(stats[1]),
                 "min": stats[2],
                 "max": stats[3],
-                "most common": stats[4],
+                "most common": "(all different)" if all_unique else stats[4],
             }
         )
     return pd.DataFrame(out)

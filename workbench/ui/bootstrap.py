@@ -13,6 +13,7 @@ from workbench.config import Settings, load_settings
 from workbench.errors import WorkbenchError
 from workbench.ingest.sample import is_empty, reset_to_sample
 from workbench.storage.workspace import Workspace, connect
+from workbench.ui.errors import show_flash
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ def bootstrap() -> Context:
     try:
         base = _connection(str(settings.workspace))
     except WorkbenchError as exc:
-        st.error(exc.message + (f"\n\n**What to do:** {exc.hint}" if exc.hint else ""), icon="🔒")
+        st.error(
+            exc.message + (f"\n\n**What to do:** {exc.hint}" if exc.hint else ""),
+            icon=":material/lock:",
+        )
         st.stop()
+    show_flash()
     return Context(settings, Workspace(settings.workspace), base.cursor())

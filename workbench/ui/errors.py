@@ -17,14 +17,18 @@ log = logging.getLogger("workbench")
 def show_error(exc: BaseException) -> None:
     """Show a WorkbenchError with its hint; anything else as a short reference, logged in full."""
     if isinstance(exc, WorkbenchError):
-        st.error(exc.message + (f"\n\n**What to do:** {exc.hint}" if exc.hint else ""), icon="⚠️")
+        st.error(
+            exc.message + (f"\n\n**What to do:** {exc.hint}" if exc.hint else ""),
+            icon=":material/warning:",
+        )
         return
     ref = uuid.uuid4().hex[:8]
     log.exception("Unexpected error (reference %s)", ref, exc_info=exc)
     st.error(
-        f"Something went wrong (reference {ref}). Nothing was changed by the failed step. "
-        "The terminal running the app shows the details for this reference.",
-        icon="🛑",
+        f"Something went wrong (reference {ref}). Imports, deletions and resets run in one "
+        "transaction, so no table is left half-written. The terminal running the app shows "
+        "the details for this reference.",
+        icon=":material/error:",
     )
 
 
@@ -37,3 +41,17 @@ def user_errors() -> Iterator[None]:
         if type(exc).__name__ in ("RerunException", "StopException"):
             raise
         show_error(exc)
+
+
+FLASH_KEY = "ui:flash"
+
+
+def flash(message: str) -> None:
+    """Show ``message`` as a toast at the start of the next run (survives ``st.rerun``)."""
+    st.session_state.setdefault(FLASH_KEY, []).append(message)
+
+
+def show_flash() -> None:
+    """Show and clear pending flash messages."""
+    for message in st.session_state.pop(FLASH_KEY, []):
+        st.toast(message, icon=":material/check_circle:")

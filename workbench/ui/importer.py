@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -25,6 +26,7 @@ from workbench.ingest.pipeline import (
 from workbench.ingest.report import PROBLEM_KINDS
 from workbench.ingest.xlsx_reader import list_sheets
 from workbench.storage import profiles
+from workbench.storage.tables import list_tables
 from workbench.ui.bootstrap import Context
 from workbench.ui.uploads import SavedUpload
 
@@ -45,17 +47,21 @@ def render_report(result: ImportResult, key: str) -> None:
     report = result.report
     blocking = report.blocking(skip_bad_rows=False)
     if not report.problems:
-        st.success(report.summary(), icon="✅")
+        st.success(report.summary(), icon=":material/check_circle:")
     elif blocking:
-        st.warning(report.summary(), icon="⚠️")
+        st.warning(report.summary(), icon=":material/warning:")
     else:
-        st.info(report.summary(), icon="ℹ️")
+        st.info(report.summary(), icon=":material/info:")
     for note in report.notes:
         st.caption(f"• {note}")
     for p in report.problems:
-        icon = {"error": "🛑", "question": "❓", "warning": "⚠️"}[p.severity]
+        label = {
+            "error": ":red[**Error**]",
+            "question": ":orange[**Question**]",
+            "warning": ":orange[**Warning**]",
+        }[p.severity]
         with st.container(border=True):
-            st.markdown(f"{icon} **{PROBLEM_KINDS[p.code]}**  \n{p.message}")
+            st.markdown(f"{label} · **{PROBLEM_KINDS[p.code]}**  \n{p.message}")
             st.caption(f"Where: {p.where} · What to do: {p.hint}")
             if len(p.examples) > 1:
                 st.dataframe(
@@ -67,7 +73,7 @@ def render_report(result: ImportResult, key: str) -> None:
         st.download_button(
             "Download the report (CSV)",
             to_csv_bytes(report.to_frame()),
-            file_name=f"{report.file}-validation.csv",
+            file_name=f"{Path(report.file).stem}-validation.csv",
             mime="text/csv",
             key=f"{key}:dl-report",
         )
@@ -75,7 +81,7 @@ def render_report(result: ImportResult, key: str) -> None:
         st.download_button(
             f"Download the {len(result.rejected):,} rows that cannot be imported (XLSX)",
             to_xlsx_bytes(result.rejected, sheet_name="rejected rows"),
-            file_name=f"{report.file}-rejected-rows.xlsx",
+            file_name=f"{Path(report.file).stem}-rejected-rows.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"{key}:dl-rejected",
         )
@@ -83,7 +89,10 @@ def render_report(result: ImportResult, key: str) -> None:
 
 def import_panel(ctx: Context, upload: SavedUpload) -> None:
     """Everything needed to get one uploaded file into the workspace."""
+    if _done(upload):
+        return
     con = ctx.con
+    existing = {t.name: t.rows for t in list_tables(con)}
     sheet: str | None = None
     if upload.path.suffix.lower() in SPREADSHEET_SUFFIXES:
         sheets = list_sheets(upload.path)
@@ -112,6 +121,11 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
             key=_state_key(upload, "mode"),
             help="Replace swaps the whole table atomically; append adds rows (keys must stay unique).",
         )
+        if kind_name in existing:
+            verb = "replaced by" if mode == "replace" else "extended with"
+            c2.caption(
+                f"`{kind_name}` has {existing[kind_name]:,} rows; they will be {verb} this file's rows."
+            )
         date_order = c3.selectbox(
             "Date order",
             list(DATE_ORDERS),
@@ -170,7 +184,7 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
                 "Each file column can feed one canonical column; "
                 + ", ".join(f"'{d}'" for d in doubles)
                 + " is chosen more than once.",
-                icon="⚠️",
+                icon=":material/warning:",
             )
             return
         mapping = Mapping(kind_name, assignments)
@@ -204,8 +218,22 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
         headers = staged.columns
 
     blocking = result.report.blocking(skip)
-    label = f"Import into `{kind_name}` ({mode})"
-    c1, c2, c3 = st.columns([2, 2, 2])
+    rows_now = existing.get(kind_name)
+    if rows_now is None:
+        label = f"Import into `{kind_name}`"
+    elif mode == "replace":
+        label = f"Replace `{kind_name}` ({rows_now:,} rows) with this file"
+    else:
+        label = f"Append to `{kind_name}` ({rows_now:,} rows)"
+    outcome = result.report.rows_in_file - (result.report.rows_rejected if skip else 0)
+    if not blocking:
+        what = [f"{outcome:,} rows will be imported"]
+        if skip and result.report.rows_rejected:
+            what.append(f"{result.report.rows_rejected:,} left out (download them above)")
+        if unify and result.report.warnings():
+            what.append("category spellings unified to the spelling listed first")
+        st.caption("; ".join(what) + ".")
+    c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")
     if c1.button(label, type="primary", disabled=bool(blocking), key=_state_key(upload, "go")):
         with st.spinner(f"Importing {upload.name}…"):
             try:
@@ -213,8 +241,11 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
             except ImportBlocked as exc:
                 st.error(exc.message)
                 return
+        skipped = done.report.rows_in_file - done.rows_imported
         st.session_state[_state_key(upload, "done")] = (
-            f"Imported {done.rows_imported:,} rows into `{done.table}`; it now has {done.rows_in_table:,} rows."
+            f"Imported {done.rows_imported:,} rows into `{done.table}` ({mode})"
+            + (f", {skipped:,} left out" if skipped else "")
+            + f"; it now has {done.rows_in_table:,} rows."
         )
         st.rerun()
     if blocking:
@@ -223,12 +254,12 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
             + (" (or skip bad rows)." if any(p.row_level for p in blocking) else ".")
         )
     name = c2.text_input(
-        "Profile name",
+        "Save this mapping as a profile",
         key=_state_key(upload, "profile-name"),
         placeholder="e.g. Gainsight accounts",
-        label_visibility="collapsed",
+        help="A later file with the same columns picks this mapping automatically.",
     )
-    if c3.button("Save mapping as profile", key=_state_key(upload, "save-profile")):
+    if c3.button("Save profile", key=_state_key(upload, "save-profile"), disabled=not name.strip()):
         saved = profiles.save_profile(
             con,
             name,
@@ -237,6 +268,15 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
             {"sheet": sheet, "date_order": date_order, "mapping": json.dumps(mapping.assignments)},
         )
         st.toast(f"Saved mapping profile '{saved.name}'. Next time this export maps itself.")
-    done_msg = st.session_state.get(_state_key(upload, "done"))
-    if done_msg:
-        st.success(done_msg, icon="✅")
+
+
+def _done(upload: SavedUpload) -> bool:
+    """After a successful import, show the result instead of checking the file again."""
+    message = st.session_state.get(_state_key(upload, "done"))
+    if not message:
+        return False
+    st.success(message, icon=":material/check_circle:")
+    if st.button("Import this file again", key=_state_key(upload, "again")):
+        del st.session_state[_state_key(upload, "done")]
+        st.rerun()
+    return True

@@ -8,11 +8,13 @@ from workbench.export.tabular import to_csv_bytes, to_xlsx_bytes
 from workbench.notebook import model, store
 from workbench.notebook.charts import chart_for
 from workbench.notebook.runner import CellResult, run_sql
+from workbench.storage.tables import list_tables
 from workbench.ui.bootstrap import Context
+from workbench.ui.errors import flash
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MARKS = ["bar", "line", "point", "area"]
-NEW = "➕ New notebook…"
+NEW = "+ New notebook…"
 
 
 def _results() -> dict[str, CellResult]:
@@ -26,6 +28,9 @@ def pick_notebook(ctx: Context) -> model.Notebook:
     if not names:
         store.save_notebook(directory, store.default_notebook())
         names = store.list_notebooks(directory)
+    pending = st.session_state.pop("nb:pending", None)
+    if pending in names:
+        st.session_state["nb:choice"] = pending  # set before the widget exists
     c1, c2 = st.columns([3, 2])
     choice = c1.selectbox("Notebook", [*names, NEW], key="nb:choice")
     if choice == NEW:
@@ -35,7 +40,7 @@ def pick_notebook(ctx: Context) -> model.Notebook:
                 name.strip(), (model.new_cell("sql", "SELECT * FROM accounts LIMIT 100"),)
             )
             store.save_notebook(directory, nb)
-            st.session_state["nb:choice"] = nb.name
+            st.session_state["nb:pending"] = nb.name
             st.rerun()
         st.stop()
     return store.load_notebook(directory, choice)
@@ -52,17 +57,17 @@ def run_cell(ctx: Context, cell: model.Cell) -> None:
 def toolbar(ctx: Context, nb: model.Notebook) -> None:
     """Run all, add cells, delete the notebook (with confirmation)."""
     c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
-    if c1.button("▶ Run all", type="primary", key="nb:run-all"):
+    if c1.button(":material/play_arrow: Run all", type="primary", key="nb:run-all"):
         sql_cells = [c for c in nb.cells if c.kind == "sql"]
         bar = st.progress(0.0, text="Running cells…")
         for i, cell in enumerate(sql_cells, 1):
             run_cell(ctx, cell)
             bar.progress(i / len(sql_cells), text=f"Ran {i} of {len(sql_cells)} cells")
         bar.empty()
-    if c2.button("＋ SQL cell", key="nb:add-sql"):
+    if c2.button(":material/add: SQL cell", key="nb:add-sql"):
         save(ctx, model.add_cell(nb, model.new_cell("sql", "SELECT ")))
         st.rerun()
-    if c3.button("＋ Markdown cell", key="nb:add-md"):
+    if c3.button(":material/add: Markdown cell", key="nb:add-md"):
         save(ctx, model.add_cell(nb, model.new_cell("markdown", "Notes…")))
         st.rerun()
     with c4.popover("Delete notebook"):
@@ -70,21 +75,27 @@ def toolbar(ctx: Context, nb: model.Notebook) -> None:
         if st.button("Yes, delete it", key="nb:delete"):
             store.delete_notebook(ctx.workspace.notebooks_dir, nb.name)
             st.session_state.pop("nb:choice", None)
+            flash(f"Deleted notebook '{nb.name}'.")
             st.rerun()
 
 
 def _cell_controls(ctx: Context, nb: model.Notebook, cell: model.Cell, index: int) -> None:
     cols = st.columns([6, 1, 1, 1])
     cols[0].caption(f"[{index + 1}] {cell.kind.upper()}")
-    if cols[1].button("▲", key=f"nb:up:{cell.id}", help="Move up", disabled=index == 0):
+    if cols[1].button(
+        ":material/arrow_upward:", key=f"nb:up:{cell.id}", help="Move up", disabled=index == 0
+    ):
         save(ctx, model.move_cell(nb, cell.id, -1))
         st.rerun()
     if cols[2].button(
-        "▼", key=f"nb:down:{cell.id}", help="Move down", disabled=index == len(nb.cells) - 1
+        ":material/arrow_downward:",
+        key=f"nb:down:{cell.id}",
+        help="Move down",
+        disabled=index == len(nb.cells) - 1,
     ):
         save(ctx, model.move_cell(nb, cell.id, 1))
         st.rerun()
-    if cols[3].button("🗑", key=f"nb:del:{cell.id}", help="Delete this cell"):
+    if cols[3].button(":material/delete:", key=f"nb:del:{cell.id}", help="Delete this cell"):
         save(ctx, model.remove_cell(nb, cell.id))
         _results().pop(cell.id, None)
         st.rerun()
@@ -92,7 +103,11 @@ def _cell_controls(ctx: Context, nb: model.Notebook, cell: model.Cell, index: in
 
 def _result_view(nb: model.Notebook, cell: model.Cell, result: CellResult, ctx: Context) -> None:
     if not result.ok or result.df is None:
-        st.error(result.error or "The query failed.", icon="🛑")
+        message = result.error or "The query failed."
+        if "does not exist" in message and "Table" in message:
+            names = ", ".join(t.name for t in list_tables(ctx.con)) or "none yet"
+            message += f"\n\nTables in this workspace: {names}. Import more on the Data page."
+        st.error(message, icon=":material/error:")
         return
     shown = f"showing the first {len(result.df):,}" if result.truncated else "all shown"
     st.caption(f"{result.row_count:,} rows ({shown}) · {result.elapsed_ms:,.0f} ms")
@@ -161,9 +176,17 @@ def _result_view(nb: model.Notebook, cell: model.Cell, result: CellResult, ctx: 
 
 
 def render_cells(ctx: Context, nb: model.Notebook) -> None:
-    """Every cell with its editor, controls and last result."""
+    """Every cell with its editor, controls and last result (run once on the first visit)."""
+    seen = st.session_state.setdefault("nb:auto-ran", set())
+    if nb.name not in seen:
+        seen.add(nb.name)
+        for cell in nb.cells:
+            if cell.kind == "sql" and cell.id not in _results():
+                run_cell(ctx, cell)
     if not nb.cells:
-        st.info("This notebook is empty. Add a SQL or Markdown cell above.", icon="📓")
+        st.info(
+            "This notebook is empty. Add a SQL or Markdown cell above.", icon=":material/menu_book:"
+        )
     for index, cell in enumerate(nb.cells):
         with st.container(border=True):
             _cell_controls(ctx, nb, cell, index)
@@ -192,7 +215,7 @@ def render_cells(ctx: Context, nb: model.Notebook) -> None:
                 nb = model.update_source(nb, cell.id, sql)
                 save(ctx, nb)
                 cell = model.get_cell(nb, cell.id)
-            if st.button("▶ Run", key=f"nb:run:{cell.id}"):
+            if st.button(":material/play_arrow: Run", key=f"nb:run:{cell.id}"):
                 run_cell(ctx, cell)
             result = _results().get(cell.id)
             if result is not None:

@@ -19,7 +19,9 @@ def render_sidebar(ctx: Context) -> None:
             lines = "\n".join(f"| `{t.name}` | {t.rows:,} |" for t in infos)
             st.markdown("| table | rows |\n|---|---:|\n" + lines)
         else:
-            st.info("No tables yet. Import files on the **Data** page.", icon="📥")
+            st.info(
+                "No tables yet. Import files on the **Data** page.", icon=":material/upload_file:"
+            )
         last = last_import(ctx.con)
         if last:
             verb = "Deleted" if last.mode == "delete" else "Imported"

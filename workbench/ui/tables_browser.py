@@ -9,6 +9,7 @@ from workbench.export.tabular import to_csv_bytes, to_xlsx_bytes
 from workbench.ingest.sample import reset_to_sample
 from workbench.storage import history, tables
 from workbench.ui.bootstrap import Context
+from workbench.ui.errors import flash
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -18,7 +19,8 @@ def tables_section(ctx: Context) -> None:
     infos = tables.list_tables(ctx.con)
     if not infos:
         st.info(
-            "No tables yet. Upload files above, or reset to the sample workspace below.", icon="📭"
+            "No tables yet. Upload files above, or reset to the sample workspace below.",
+            icon=":material/inbox:",
         )
         return
     st.dataframe(
@@ -50,10 +52,12 @@ def tables_section(ctx: Context) -> None:
         st.caption(
             "Exports neutralise spreadsheet formulas in text cells and keep real dates and numbers."
         )
-        if st.button("Prepare downloads", key=f"tables:prep:{name}"):
+        if st.toggle("Prepare downloads", key=f"tables:prep:{name}"):
             df = ctx.con.execute(f"SELECT * FROM {tables.require_table(ctx.con, name)}").df()
             c1, c2 = st.columns(2)
-            c1.download_button("Download CSV", to_csv_bytes(df), f"{name}.csv", "text/csv")
+            c1.download_button(
+                "Download CSV", to_csv_bytes(df), f"{name}.csv", "text/csv", on_click="ignore"
+            )
             c2.download_button(
                 "Download XLSX",
                 to_xlsx_bytes(
@@ -61,12 +65,13 @@ def tables_section(ctx: Context) -> None:
                 ),
                 f"{name}.xlsx",
                 XLSX_MIME,
+                on_click="ignore",
             )
     with delete:
         st.warning(
             f"Deleting `{name}` removes the table from the workspace. It cannot be undone "
             "(re-import the file to get it back).",
-            icon="🗑️",
+            icon=":material/delete:",
         )
         typed = st.text_input(f"Type `{name}` to confirm", key=f"tables:confirm:{name}")
         if st.button(
@@ -74,7 +79,7 @@ def tables_section(ctx: Context) -> None:
         ):
             n = tables.drop_table(ctx.con, name)
             st.session_state.pop("tables:chosen", None)
-            st.toast(f"Deleted table '{name}' ({n:,} rows).")
+            flash(f"Deleted table '{name}' ({n:,} rows).")
             st.rerun()
 
 
@@ -84,9 +89,7 @@ def history_section(ctx: Context) -> None:
     if df.empty:
         st.caption("Nothing imported yet.")
         return
-    st.dataframe(
-        df.drop(columns=["mapping_json", "options_json"]), hide_index=True, width="stretch"
-    )
+    st.dataframe(history.history_display(ctx.con), hide_index=True, width="stretch")
     st.download_button("Download history (CSV)", to_csv_bytes(df), "import-history.csv", "text/csv")
 
 
@@ -104,6 +107,6 @@ def reset_section(ctx: Context) -> None:
             bar.progress(fraction, text=message)
 
         counts = reset_to_sample(ctx.con, progress=report)
-        st.session_state["reset:sure"] = False
-        st.toast("Sample workspace loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        del st.session_state["reset:sure"]
+        flash("Sample workspace loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         st.rerun()

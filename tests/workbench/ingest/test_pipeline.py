@@ -269,3 +269,31 @@ def test_profile_round_trip_and_match(con, write):
     assert r.committed
     assert con.execute("SELECT account_id, arr FROM accounts").fetchall() == [("A1", 10.0)]
     assert profiles.match_profile(con, "accounts", ["Other"]) is None
+
+
+def test_null_words_read_as_empty_are_reported(con, write):
+    text = "Account ID,ARR\nA1,n/a\nA2,-\nA3,5\n"
+    r = import_file(con, write("acc.csv", text), ImportOptions(kind="accounts"))
+    assert r.report.problems == ()
+    assert "Column 'ARR' (arr): 2 cells such as 'N/A' or '-' read as empty." in r.report.notes
+
+
+def test_unify_prefers_spelling_already_in_table_then_mixed_case(con, write):
+    first = write("a.csv", "Account ID,Segment\nA1,ENTERPRISE\nA2,Enterprise\nA3,enterprise\n")
+    r = import_file(con, first, ImportOptions(kind="accounts"), commit=False)
+    assert "'Enterprise' (1) / 'ENTERPRISE' (1) / 'enterprise' (1)" in r.report.problems[0].message
+    import_file(
+        con, write("b.csv", "Account ID,Segment\nB1,ENTERPRISE\n"), ImportOptions(kind="accounts")
+    )
+    r = import_file(
+        con, first, ImportOptions(kind="accounts", mode="append", unify_categories=True)
+    )
+    assert r.committed
+    got = con.execute("SELECT DISTINCT segment FROM accounts").fetchall()
+    assert got == [("ENTERPRISE",)]
+
+
+def test_unanswered_date_order_does_not_reject_rows(con, write):
+    text = "Account ID,Renewal Date\nA1,03/04/2026\nA2,05/06/2026\nA1,07/08/2026\n"
+    r = import_file(con, write("acc.csv", text), ImportOptions(kind="accounts"), commit=False)
+    assert r.report.rows_rejected == 1  # the duplicate only, not every undecided date

@@ -27,8 +27,8 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             ('A4', 'Umbrella', 'SMB', 8000.0, 'Sam', current_date - 10)
         ) t(account_id, account_name, segment, arr, csm_owner, renewal_date);
         CREATE TABLE usage AS SELECT * FROM (VALUES
-            ('A1', DATE '2024-05-06', 40), ('A2', DATE '2024-05-06', 12)
-        ) t(account_id, week, active_users);
+            ('A1', current_date, 40), ('A2', current_date - 7, 12)
+        ) t(account_id, date, active_users);
         CREATE TABLE tickets AS SELECT * FROM (VALUES
             ('A1', 'high', 'open', NULL), ('A1', 'low', 'closed', 5),
             ('A2', 'high', 'pending', NULL), ('A3', 'medium', 'Resolved', 4)
