@@ -114,6 +114,11 @@ def test_reset_to_sample_after_confirmation(tmp_path, monkeypatch):
     assert not at.exception, at.exception
     assert not at.error
     assert set(at.selectbox(key="tables:chosen").options) == {
-        "accounts", "activity", "outcomes", "surveys", "tickets", "usage"
+        "accounts",
+        "activity",
+        "outcomes",
+        "surveys",
+        "tickets",
+        "usage",
     }
     assert at.checkbox(key="reset:sure").value is False

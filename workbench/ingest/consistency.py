@@ -135,6 +135,7 @@ def category_problems(
     plan: Plan,
     table: str,
     existing: str | None = None,
+    row_sql: str = ROW,
 ) -> tuple[list[Problem], dict[str, dict[str, str]]]:
     """Values that differ only in case, spacing or punctuation ("Mid-Market", "mid market").
 
@@ -181,7 +182,7 @@ def category_problems(
         ).fetchall()[0][0]
         first_variant = next(iter(mapping))
         row = con.execute(
-            f"SELECT min({ROW}) FROM {table} WHERE {col} = ?", [first_variant]
+            f"SELECT min({row_sql}) FROM {table} WHERE {col} = ?", [first_variant]
         ).fetchall()[0][0]
         problems.append(
             Problem(

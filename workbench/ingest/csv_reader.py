@@ -125,6 +125,78 @@ def sniff_csv(path: Path) -> CsvDialect:
     )
 
 
+@dataclass(frozen=True)
+class CsvLayout:
+    """A CSV file's dialect and header as read from its sample.
+
+    Attributes:
+        dialect: The detected (or given) dialect.
+        columns: Unique column names for the header, in file order.
+        expected: Records DuckDB must find at least (those the sample shows).
+        header: The header cells as written.
+        records: The sample records (for notes on blank lines).
+        truncated: Whether the sample stops before the end of the file.
+    """
+
+    dialect: CsvDialect
+    columns: tuple[str, ...]
+    expected: int
+    header: list[str]
+    records: list[_Record]
+    truncated: bool
+
+
+def layout_csv(path: Path, dialect: CsvDialect | None = None) -> CsvLayout:
+    """Detect the dialect (unless given) and name the columns, from the ~1 MB sample.
+
+    Raises:
+        InputFileError: No header was found.
+    """
+    dialect = dialect or sniff_csv(path)
+    raw, truncated = _read_sample(path)
+    text = _decode_sample(path, raw, dialect.encoding, truncated)
+    records = list(
+        _parse(
+            text,
+            dialect.delimiter,
+            dialect.quote,
+            dialect.escape,
+            limit=dialect.skip_lines + 1 + CHECK_RECORDS,
+        )
+    )
+    if len(records) <= dialect.skip_lines:
+        raise InputFileError(
+            f"{path.name}: no header found on line {dialect.header_line}.",
+            "Check that the file holds a table with a header row.",
+        )
+    header = records[dialect.skip_lines].fields
+    following = [r.fields for r in records[dialect.skip_lines + 1 :] if not r.blank]
+    width = max(len(header), _modal_width(following[:WINDOW]) or 0)
+    # DuckDB must find at least the records the sample shows (the last one
+    # may be cut off by the end of the sample).
+    expected = max(len(following) - 1, 0) if truncated else len(following)
+    columns = unique_names(header + [""] * (width - len(header)), lambda i: f"column_{i + 1}")
+    return CsvLayout(dialect, columns, expected, header, records, truncated)
+
+
+def read_options(dialect: CsvDialect, column_types: dict[str, str]) -> tuple[str, list[object]]:
+    """The strict ``read_csv`` options (after the path parameter) and their parameters.
+
+    Use as ``read_csv(?, <options>)`` with ``[path, *params]``.
+    """
+    options = (
+        "delim = ?, quote = ?, escape = ?, skip = ?, header = true, columns = ?, "
+        "auto_detect = false"
+    )
+    return options, [
+        dialect.delimiter,
+        dialect.quote,
+        dialect.escape,
+        dialect.skip_lines,
+        column_types,
+    ]
+
+
 def stage_csv(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -152,31 +224,9 @@ def stage_csv(
         InputFileError: The file is empty, has only a header, is binary, or
             has a line DuckDB cannot parse.
     """
-    dialect = dialect or sniff_csv(path)
-    raw, truncated = _read_sample(path)
-    text = _decode_sample(path, raw, dialect.encoding, truncated)
-    records = list(
-        _parse(
-            text,
-            dialect.delimiter,
-            dialect.quote,
-            dialect.escape,
-            limit=dialect.skip_lines + 1 + CHECK_RECORDS,
-        )
-    )
-    if len(records) <= dialect.skip_lines:
-        raise InputFileError(
-            f"{path.name}: no header found on line {dialect.header_line}.",
-            "Check that the file holds a table with a header row.",
-        )
-    header = records[dialect.skip_lines].fields
-    following = [r.fields for r in records[dialect.skip_lines + 1 :] if not r.blank]
-    width = max(len(header), _modal_width(following[:WINDOW]) or 0)
-    # DuckDB must find at least the records the sample shows (the last one
-    # may be cut off by the end of the sample).
-    expected = max(len(following) - 1, 0) if truncated else len(following)
-    columns = unique_names(header + [""] * (width - len(header)), lambda i: f"column_{i + 1}")
-
+    layout = layout_csv(path, dialect)
+    dialect, columns, expected = layout.dialect, layout.columns, layout.expected
+    records, truncated, header = layout.records, layout.truncated, layout.header
     notes = list(_detection_notes(dialect, header, columns))
     load = _load(con, path, table, dialect, columns, expected)
     notes.extend(load.notes)

@@ -155,11 +155,15 @@ SQL_TYPES: dict[ColumnType, str] = {
 
 
 def plan_column(
-    source: str, target: str, ctype: ColumnType, decimal: str, order: DateOrder
+    source: str, target: str, ctype: ColumnType, decimal: str, order: DateOrder, trim: bool = True
 ) -> ParsePlan:
-    """The SQL that parses staged column ``source`` as ``ctype`` into ``target``."""
+    """The SQL that parses staged column ``source`` as ``ctype`` into ``target``.
+
+    ``trim=False`` (the column has no padded or blank values) copies text as it is.
+    """
     if ctype in ("text", "category"):
-        return ParsePlan(source, target, ctype, text_expr(source), False)
+        expr = text_expr(source) if trim else quote_ident(source)
+        return ParsePlan(source, target, ctype, expr, False)
     col = quote_ident(source)
     if ctype == "integer":
         parsed = integer_expr(col, decimal)

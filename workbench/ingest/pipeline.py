@@ -15,48 +15,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import duckdb
 import pandas as pd
 
-from workbench.errors import ImportBlocked, InputFileError, WorkbenchError
+from workbench.errors import ImportBlocked, InputFileError
 from workbench.ingest import consistency, validate
+from workbench.ingest.commit import swap_in, table_exists
 from workbench.ingest.csv_reader import stage_csv
+from workbench.ingest.direct import NotDirect, import_direct
 from workbench.ingest.kinds import DatasetKind, get_kind
 from workbench.ingest.mapping import Mapping, MappingSuggestion, check_mapping, suggest_mapping
-from workbench.ingest.parse import DateOrder
+from workbench.ingest.options import ImportOptions
 from workbench.ingest.report import Problem, ValidationReport
 from workbench.ingest.staged import StagedTable
 from workbench.ingest.xlsx_reader import stage_xlsx
-from workbench.storage import history
 from workbench.storage.sql import qualified, quote_ident
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    """What to do with a file.
-
-    Attributes:
-        kind: Dataset kind (and table) to import into.
-        mode: ``replace`` the table or ``append`` to it.
-        date_order: ``auto`` detects day/month order and asks when unsure.
-        skip_bad_rows: Import the good rows and leave the bad ones out (downloadable).
-        unify_categories: Import category variants as their most common spelling.
-        sheet: Spreadsheet sheet (None: the first with data).
-        profile: Name of the mapping profile used, for the history.
-    """
-
-    kind: str
-    mode: Literal["replace", "append"] = "replace"
-    date_order: DateOrder = "auto"
-    skip_bad_rows: bool = False
-    unify_categories: bool = False
-    sheet: str | None = None
-    profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -274,15 +251,15 @@ def run_import(
             con, staged, kind, plan, candidate, max_examples
         )
         problems += dup
-        exists = _table_exists(con, target_name)
+        exists = table_exists(con, target_name)
         extra_conds: list[tuple[str, str]] = []
         if dup_cond:
             extra_conds.append((dup_cond, "repeats a key from an earlier row"))
         if options.mode == "append" and exists:
-            in_table, in_cond = consistency.existing_key_problems(
+            in_table_problems, in_cond = consistency.existing_key_problems(
                 con, staged, kind, candidate, target
             )
-            problems += in_table
+            problems += in_table_problems
             if in_cond:
                 extra_conds.append((in_cond, "key already in the table"))
         cats, unify = consistency.category_problems(
@@ -315,36 +292,15 @@ def run_import(
             consistency.apply_unify(con, candidate, unify)
         for col in [validate.ROW, *validate.flag_columns(plan)]:
             con.execute(f"ALTER TABLE {candidate} DROP COLUMN {quote_ident(col)}")
-        imported = con.execute(f"SELECT count(*) FROM {candidate}").fetchall()[0][0]
-        if options.mode == "append" and exists:
-            _append(con, candidate, target, target_name)
-        else:
-            con.execute(f"DROP TABLE IF EXISTS {target}")
-            con.execute(f"ALTER TABLE {candidate} RENAME TO {quote_ident(target_name)}")
-        in_table = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
-        import_id = history.record_import(
+        imported, in_table, import_id = swap_in(
             con,
-            table_name=target_name,
-            kind=kind.name,
-            mode=options.mode,
-            file_name=staged.file_name,
+            candidate=candidate,
+            kind=kind,
+            options=options,
+            staged=staged,
+            mapping=mapping,
+            date_order=plan.date_order,
             file_sha256=file_sha256,
-            sheet=staged.sheet,
-            mapping=mapping.to_json_dict(),
-            options={
-                "date_order": plan.date_order,
-                "decimal": staged.decimal,
-                "encoding": staged.encoding,
-                "delimiter": staged.delimiter,
-                "header_row": staged.header_row,
-                "skip_bad_rows": options.skip_bad_rows,
-                "unify_categories": options.unify_categories,
-                "profile": options.profile,
-            },
-            rows_in_file=staged.n_rows,
-            rows_imported=int(imported),
-            rows_skipped=staged.n_rows - int(imported),
-            rows_in_table=int(in_table),
         )
         if own_transaction:
             con.execute("COMMIT")
@@ -352,42 +308,7 @@ def run_import(
         if own_transaction:
             con.execute("ROLLBACK")
         raise
-    return ImportResult(
-        report, mapping, True, target_name, int(imported), int(in_table), import_id, rejected
-    )
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ? "
-        "AND NOT temporary",
-        [name],
-    ).fetchall()
-    return bool(rows[0][0])
-
-
-def _append(con: duckdb.DuckDBPyConnection, candidate: str, target: str, name: str) -> None:
-    """Append by column name, adding columns the table lacks; type clashes are explained."""
-    have = {r[0]: r[1] for r in con.execute(f"DESCRIBE {target}").fetchall()}
-    new = {r[0]: r[1] for r in con.execute(f"DESCRIBE {candidate}").fetchall()}
-    for col, typ in new.items():
-        if col not in have:
-            con.execute(f"ALTER TABLE {target} ADD COLUMN {quote_ident(col)} {typ}")
-    try:
-        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {candidate}")
-    except duckdb.Error as exc:
-        clashes = [
-            f"{c} ({new[c]} in file, {have[c]} in table)"
-            for c in new
-            if c in have and new[c] != have[c]
-        ]
-        raise WorkbenchError(
-            f"Cannot append to table '{name}': {exc}".splitlines()[0],
-            "Column types differ: "
-            + (", ".join(clashes) or "see above")
-            + ". Replace the table instead, or fix the file so the columns match.",
-        ) from None
-    con.execute(f"DROP TABLE {candidate}")
+    return ImportResult(report, mapping, True, target_name, imported, in_table, import_id, rejected)
 
 
 def import_file(
@@ -409,6 +330,15 @@ def import_file(
     if not path.is_file():
         raise InputFileError(f"File not found: {path}", "Check the path and try again.")
     digest = sha256_file(path)
+    if commit and path.suffix.lower() in CSV_SUFFIXES and not options.sheet:
+        try:
+            report, used, imported, in_table, import_id = import_direct(
+                con, path, options, mapping, digest
+            )
+        except NotDirect:
+            pass  # the general path below gives the full report
+        else:
+            return ImportResult(report, used, True, options.kind, imported, in_table, import_id)
     with staged_file(con, path, sheet=options.sheet) as staged:
         chosen = mapping or suggest_for(con, staged, options.kind).mapping
         result = run_import(

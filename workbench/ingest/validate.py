@@ -207,18 +207,29 @@ def _example_value(con: duckdb.DuckDBPyConnection, staged: StagedTable, src: str
     return str(rows[0][0]) if rows else None
 
 
-def _extra_types(
-    con: duckdb.DuckDBPyConnection, staged: StagedTable, extras: list[str]
-) -> dict[str, str]:
-    """Infer a type for each extra column: integer, number or date when every value fits, else text."""
-    if not extras:
-        return {}
+def _column_stats(
+    con: duckdb.DuckDBPyConnection, staged: StagedTable, extras: list[str], texts: list[str]
+) -> tuple[dict[str, str], set[str]]:
+    """One scan: a type for each extra column, and which text columns need trimming.
+
+    An extra column becomes integer, number or date when every value fits,
+    else text. A text column whose values never start or end with a space (and
+    are never blank) is copied as it is, which is much cheaper than trimming.
+    """
+    padded_cols = list(dict.fromkeys([*texts, *extras]))
+    if not padded_cols:
+        return {}, set()
     selects = []
     for src in extras:
         raw = quote_ident(src)
         selects.append(
             f"count({raw}), count(TRY_CAST({raw} AS BIGINT)), count(TRY_CAST({raw} AS DOUBLE)), "
             f"count(CASE WHEN regexp_full_match({raw}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN TRY_CAST({raw} AS DATE) END)"
+        )
+    for src in padded_cols:
+        c = quote_ident(src)
+        selects.append(
+            f"count(*) FILTER (WHERE starts_with({c}, ' ') OR ends_with({c}, ' ') OR {c} = '')"
         )
     row = con.execute(f"SELECT {', '.join(selects)} FROM {quote_ident(staged.table)}").fetchall()[0]
     types: dict[str, str] = {}
@@ -232,7 +243,9 @@ def _extra_types(
             types[src] = "date"
         else:
             types[src] = "text"
-    return types
+    offset = 4 * len(extras)
+    padded = {src for j, src in enumerate(padded_cols) if row[offset + j]}
+    return types, padded
 
 
 def build_plan(
@@ -248,20 +261,26 @@ def build_plan(
         for col, src in mapping.assignments.items()
         if kind.column(col).type in ("date", "timestamp")
     ]
+    texts = [
+        src
+        for col, src in mapping.assignments.items()
+        if kind.column(col).type in ("text", "category")
+    ]
     extras = mapping.extras(staged.columns)
     order, problems, notes = _detect_date_order(con, staged, date_sources, date_order)
+    extra_types, padded = _column_stats(con, staged, extras, texts)
     plans = [
-        plan_column(src, col, kind.column(col).type, staged.decimal, order)
+        plan_column(src, col, kind.column(col).type, staged.decimal, order, trim=src in padded)
         for col, src in mapping.assignments.items()
     ]
     taken = {p.target for p in plans} | {ROW}
-    for src, ctype in _extra_types(con, staged, extras).items():
+    for src, ctype in extra_types.items():
         target = snake_name(src)
         base, n = target, 2
         while target in taken:
             target, n = f"{base}_{n}", n + 1
         taken.add(target)
-        plan = plan_column(src, target, ctype, staged.decimal, order)  # type: ignore[arg-type]
+        plan = plan_column(src, target, ctype, staged.decimal, order, trim=src in padded)  # type: ignore[arg-type]
         plans.append(plan)
     return Plan(tuple(plans), order, tuple(notes)), problems
 

@@ -1,0 +1,101 @@
+"""The last step of an import: swap the candidate in (or append it) and record the history.
+
+Runs inside the caller's transaction, so the table and its history entry
+change together or not at all.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from workbench.errors import WorkbenchError
+from workbench.ingest.kinds import DatasetKind
+from workbench.ingest.mapping import Mapping
+from workbench.ingest.options import ImportOptions
+from workbench.ingest.staged import StagedTable
+from workbench.storage import history
+from workbench.storage.sql import qualified, quote_ident
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a user table ``main.name`` exists."""
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ? "
+        "AND NOT temporary",
+        [name],
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def append_rows(con: duckdb.DuckDBPyConnection, candidate: str, target: str, name: str) -> None:
+    """Append by column name, adding columns the table lacks; type clashes are explained."""
+    have = {r[0]: r[1] for r in con.execute(f"DESCRIBE {target}").fetchall()}
+    new = {r[0]: r[1] for r in con.execute(f"DESCRIBE {candidate}").fetchall()}
+    for col, typ in new.items():
+        if col not in have:
+            con.execute(f"ALTER TABLE {target} ADD COLUMN {quote_ident(col)} {typ}")
+    try:
+        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {candidate}")
+    except duckdb.Error as exc:
+        clashes = [
+            f"{c} ({new[c]} in file, {have[c]} in table)"
+            for c in new
+            if c in have and new[c] != have[c]
+        ]
+        raise WorkbenchError(
+            f"Cannot append to table '{name}': {exc}".splitlines()[0],
+            "Column types differ: "
+            + (", ".join(clashes) or "see above")
+            + ". Replace the table instead, or fix the file so the columns match.",
+        ) from None
+    con.execute(f"DROP TABLE {candidate}")
+
+
+def swap_in(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    candidate: str,
+    kind: DatasetKind,
+    options: ImportOptions,
+    staged: StagedTable,
+    mapping: Mapping,
+    date_order: str,
+    file_sha256: str,
+) -> tuple[int, int, int]:
+    """Make the candidate the table (replace) or add it (append); record the history.
+
+    Returns rows imported, rows now in the table, and the history id.
+    """
+    target = qualified("main", kind.name)
+    imported = int(con.execute(f"SELECT count(*) FROM {candidate}").fetchall()[0][0])
+    if options.mode == "append" and table_exists(con, kind.name):
+        append_rows(con, candidate, target, kind.name)
+    else:
+        con.execute(f"DROP TABLE IF EXISTS {target}")
+        con.execute(f"ALTER TABLE {candidate} RENAME TO {quote_ident(kind.name)}")
+    in_table = int(con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0])
+    import_id = history.record_import(
+        con,
+        table_name=kind.name,
+        kind=kind.name,
+        mode=options.mode,
+        file_name=staged.file_name,
+        file_sha256=file_sha256,
+        sheet=staged.sheet,
+        mapping=mapping.to_json_dict(),
+        options={
+            "date_order": date_order,
+            "decimal": staged.decimal,
+            "encoding": staged.encoding,
+            "delimiter": staged.delimiter,
+            "header_row": staged.header_row,
+            "skip_bad_rows": options.skip_bad_rows,
+            "unify_categories": options.unify_categories,
+            "profile": options.profile,
+        },
+        rows_in_file=staged.n_rows,
+        rows_imported=imported,
+        rows_skipped=staged.n_rows - imported,
+        rows_in_table=in_table,
+    )
+    return imported, in_table, import_id
