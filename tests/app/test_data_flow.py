@@ -15,14 +15,8 @@ A3,Gamma,oops,SMB
 """
 
 
-def test_upload_map_import_and_see_table(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(tmp_path / "ws"))
-    monkeypatch.setenv("WORKBENCH_NO_SAMPLE", "1")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.run()
-    at.switch_page("app_pages/data.py")
-    at.run()
-    assert not at.exception
+def test_upload_map_import_and_see_table(tmp_path, open_app):
+    at = open_app(tmp_path / "ws", "data.py")
     assert any("No tables yet" in i.value for i in at.info)
 
     at.file_uploader[0].set_value(("crm export.csv", CSV, "text/csv")).run()
@@ -60,13 +54,8 @@ def _keys(at: AppTest) -> list[str]:
     return [w.key for w in at.selectbox] + [w.key for w in at.checkbox]
 
 
-def test_after_import_the_panel_shows_the_result_not_a_new_check(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(tmp_path / "ws"))
-    monkeypatch.setenv("WORKBENCH_NO_SAMPLE", "1")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.run()
-    at.switch_page("app_pages/data.py")
-    at.run()
+def test_after_import_the_panel_shows_the_result_not_a_new_check(tmp_path, open_app):
+    at = open_app(tmp_path / "ws", "data.py")
     at.file_uploader[0].set_value(("a.csv", b"Account ID,ARR\nA1,10\nA2,20\n", "text/csv")).run()
     next(b for b in at.button if b.label.startswith("Import into")).click().run()
     assert not at.exception
@@ -78,21 +67,8 @@ def test_after_import_the_panel_shows_the_result_not_a_new_check(tmp_path, monke
     assert any("will be replaced by" in c.value for c in at.caption)
 
 
-def test_delete_table_needs_typed_name_then_confirms(tmp_path, monkeypatch):
-    from workbench.ingest.pipeline import ImportOptions, import_file
-    from workbench.storage.workspace import Workspace, connect
-
-    ws = Workspace(tmp_path / "ws")
-    con = connect(ws)
-    path = tmp_path / "a.csv"
-    path.write_text("Account ID\nA1\n")
-    import_file(con, path, ImportOptions(kind="accounts"))
-    con.close()
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(ws.root))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.run()
-    at.switch_page("app_pages/data.py")
-    at.run()
+def test_delete_table_needs_typed_name_then_confirms(accounts_workspace, open_app):
+    at = open_app(accounts_workspace, "data.py")
     delete = at.button(key="tables:del:accounts")
     assert delete.disabled
     at.text_input(key="tables:confirm:accounts").input("accounts").run()
@@ -101,13 +77,8 @@ def test_delete_table_needs_typed_name_then_confirms(tmp_path, monkeypatch):
     assert any("No tables yet" in i.value for i in at.info)
 
 
-def test_reset_to_sample_after_confirmation(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(tmp_path / "ws"))
-    monkeypatch.setenv("WORKBENCH_NO_SAMPLE", "1")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("app_pages/data.py")
-    at.run()
+def test_reset_to_sample_after_confirmation(tmp_path, open_app):
+    at = open_app(tmp_path / "ws", "data.py")
     assert at.button(key="reset:go").disabled
     at.checkbox(key="reset:sure").check().run()
     at.button(key="reset:go").click().run()

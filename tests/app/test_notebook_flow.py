@@ -5,29 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def at(tmp_path, monkeypatch):
-    from workbench.ingest.pipeline import ImportOptions, import_file
-    from workbench.storage.workspace import Workspace, connect
-
-    ws = Workspace(tmp_path / "ws")
-    con = connect(ws)
-    path = tmp_path / "a.csv"
-    path.write_text("Account ID,Segment,ARR\nA1,SMB,10\nA2,Enterprise,20\n")
-    import_file(con, path, ImportOptions(kind="accounts"))
-    con.close()
-    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(ws.root))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    app.run()
-    app.switch_page("app_pages/notebook.py")
-    app.run()
-    assert not app.exception, app.exception
-    return app
+def at(accounts_workspace, open_app):
+    return open_app(accounts_workspace, "notebook.py")
 
 
 def test_starter_notebook_runs_on_first_visit(at):

@@ -191,19 +191,8 @@ def run_import(
         file=staged.file_name, sheet=staged.sheet, kind=kind.name, rows_in_file=staged.n_rows
     )
 
+    # A file with a header and no rows never gets here: the readers refuse it, naming the file.
     pre: list[Problem] = []
-    if staged.n_rows == 0:
-        pre.append(
-            Problem(
-                code="no_rows",
-                severity="error",
-                message=f"{staged.file_name} has a header on row {staged.header_row} but no data rows.",
-                hint="Check that you exported the right report, with its data.",
-                file=staged.file_name,
-                sheet=staged.sheet,
-                row=staged.header_row,
-            )
-        )
     shape = validate.shape_problem(con, staged, kind)
     if shape:
         pre.append(shape)
@@ -229,7 +218,7 @@ def run_import(
                     row=None,
                 )
             )
-    if shape or staged.n_rows == 0:
+    if shape:
         report = ValidationReport(**base, problems=tuple(pre))  # type: ignore[arg-type]
         return ImportResult(report, mapping, False, target_name)
 

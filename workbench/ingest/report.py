@@ -16,7 +16,6 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 ProblemCode = Literal[
-    "no_rows",
     "suspicious_shape",
     "missing_required_column",
     "ambiguous_date_order",
@@ -34,7 +33,6 @@ ROW_LEVEL: frozenset[str] = frozenset(
 )
 
 PROBLEM_KINDS: dict[str, str] = {
-    "no_rows": "The file has a header but no data rows.",
     "suspicious_shape": "The file parses into too few columns (for example each line quoted whole).",
     "missing_required_column": "A column the dataset kind needs is not mapped.",
     "ambiguous_date_order": "Dates like 03/04/2026 could be day/month or month/day; you choose.",

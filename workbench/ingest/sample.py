@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -17,22 +16,13 @@ from workbench.ingest.pipeline import (
     staged_file,
     suggest_for,
 )
+from workbench.samplebook import SampleFile
 from workbench.storage.sql import qualified
 from workbench.storage.tables import list_tables
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 
 Progress = Callable[[float, str], None]
-
-
-@dataclass(frozen=True)
-class SampleFile:
-    """One entry of ``sample_data/manifest.json``."""
-
-    file: str
-    kind: str
-    sheet: str | None
-    description: str
 
 
 def manifest(sample_dir: Path = SAMPLE_DIR) -> list[SampleFile]:

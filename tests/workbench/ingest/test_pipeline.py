@@ -170,10 +170,16 @@ def test_suspicious_shape_whole_line_quoted(con, write):
     assert "quoted" in p.message or "quotes" in p.message
 
 
-def test_no_rows(con, write):
-    # A header-only CSV is refused by the reader already, with the file named.
+def test_header_without_rows_is_refused_naming_the_file(con, write, tmp_path):
     with pytest.raises(InputFileError, match="acc.csv"):
         import_file(con, write("acc.csv", "Account ID,ARR\n"), ImportOptions(kind="accounts"))
+    wb = openpyxl.Workbook()
+    wb.active.title = "Empty"
+    wb.active.append(["Account ID", "ARR"])
+    wb.save(tmp_path / "acc.xlsx")
+    with pytest.raises(InputFileError, match="acc.xlsx") as exc:
+        import_file(con, tmp_path / "acc.xlsx", ImportOptions(kind="accounts"))
+    assert exc.value.hint
 
 
 def test_failed_import_leaves_table_and_history_unchanged(con, write):
