@@ -171,7 +171,10 @@ def cmd_import(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
             f"it now has {result.rows_in_table:,} rows."
         )
     else:
-        print("Dry run: nothing was changed.")
+        print(
+            "Dry run: no table was changed."
+            + (" (The mapping profile was saved.)" if args.save_profile else "")
+        )
     return 0
 
 
@@ -266,6 +269,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = 1
     except KeyboardInterrupt:
         code = 130
+    except (OSError, duckdb.Error) as exc:
+        # Not expected: say what failed in one line, never a traceback.
+        print(f"Error: {type(exc).__name__}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        print(
+            "What to do: check the paths given; nothing was changed by the failed step.",
+            file=sys.stderr,
+        )
+        code = 1
     return code
 
 

@@ -93,3 +93,25 @@ def test_unknown_sheet_lists_sheets(run, tmp_path):
     assert code == 1 and "Accounts" in err
     code, out, _ = run("sheets", str(path))
     assert code == 0 and out.strip() == "Accounts"
+
+
+def test_unusable_paths_get_messages_not_tracebacks(tmp_path, capsys):
+    a_file = tmp_path / "wsfile"
+    a_file.write_text("x")
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "workbench.duckdb").write_bytes(b"not a database")
+    folder_as_out = tmp_path / "out.csv"
+    folder_as_out.mkdir()
+    cases = [
+        (["--workspace", str(a_file), "tables"], "is a file, not a folder"),
+        (["--workspace", str(damaged), "tables"], "Cannot open the workspace database"),
+        (
+            ["--workspace", str(tmp_path / "ok"), "sql", "SELECT 1", "--out", str(folder_as_out)],
+            "Cannot write",
+        ),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert message in err and "What to do:" in err and "Traceback" not in err

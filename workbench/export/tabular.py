@@ -171,8 +171,17 @@ def write_table(df: pd.DataFrame, path: Path, meta: Mapping[str, str] | None = N
             f"Cannot export to '{path.name}': unknown file type '{suffix or '(none)'}'.",
             "Use a file name ending in .csv or .xlsx.",
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(writers[suffix]())
+    data = writers[suffix]()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        raise WorkbenchError(
+            f"Cannot write {path}: {exc.strerror or exc}.",
+            "Choose a file name in a folder you can write to (not an existing folder).",
+        ) from None
     return path
 
 

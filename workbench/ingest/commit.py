@@ -27,27 +27,50 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(rows[0][0])
 
 
+# (table type, file type) -> the type the table column becomes so no value is rounded or cut.
+_WIDEN = {
+    ("BIGINT", "DOUBLE"): "DOUBLE",
+    ("DATE", "TIMESTAMP"): "TIMESTAMP",
+    ("BIGINT", "VARCHAR"): "VARCHAR",
+    ("DOUBLE", "VARCHAR"): "VARCHAR",
+    ("DATE", "VARCHAR"): "VARCHAR",
+    ("TIMESTAMP", "VARCHAR"): "VARCHAR",
+    ("BOOLEAN", "VARCHAR"): "VARCHAR",
+}
+# Pairs that insert without loss as they are.
+_FITS = {("DOUBLE", "BIGINT"), ("TIMESTAMP", "DATE")} | {
+    ("VARCHAR", t) for t in ("BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "BOOLEAN")
+}
+
+
 def append_rows(con: duckdb.DuckDBPyConnection, candidate: str, target: str, name: str) -> None:
-    """Append by column name, adding columns the table lacks; type clashes are explained."""
+    """Append by column name, adding columns the table lacks.
+
+    A column whose type differs is widened in the table when that loses
+    nothing (whole numbers to decimals, dates to timestamps, anything to
+    text); other clashes are refused with both types named. DuckDB's implicit
+    cast would otherwise round 7.6 into a BIGINT column as 8.
+    """
     have = {r[0]: r[1] for r in con.execute(f"DESCRIBE {target}").fetchall()}
     new = {r[0]: r[1] for r in con.execute(f"DESCRIBE {candidate}").fetchall()}
+    clashes = []
     for col, typ in new.items():
         if col not in have:
             con.execute(f"ALTER TABLE {target} ADD COLUMN {quote_ident(col)} {typ}")
-    try:
-        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {candidate}")
-    except duckdb.Error as exc:
-        clashes = [
-            f"{c} ({new[c]} in file, {have[c]} in table)"
-            for c in new
-            if c in have and new[c] != have[c]
-        ]
+        elif have[col] != typ and (have[col], typ) not in _FITS:
+            wider = _WIDEN.get((have[col], typ))
+            if wider is None:
+                clashes.append(f"{col} ({typ} in the file, {have[col]} in the table)")
+            else:
+                con.execute(
+                    f"ALTER TABLE {target} ALTER COLUMN {quote_ident(col)} SET DATA TYPE {wider}"
+                )
+    if clashes:
         raise WorkbenchError(
-            f"Cannot append to table '{name}': {exc}".splitlines()[0],
-            "Column types differ: "
-            + (", ".join(clashes) or "see above")
-            + ". Replace the table instead, or fix the file so the columns match.",
-        ) from None
+            f"Cannot append to table '{name}': column types differ: {', '.join(clashes)}.",
+            "Replace the table instead, or fix the file so these columns hold the same kind of values.",
+        )
+    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {candidate}")
     con.execute(f"DROP TABLE {candidate}")
 
 

@@ -125,7 +125,13 @@ def existing_key_problems(
 
 
 def _norm_sql(col: str) -> str:
-    return f"lower(regexp_replace({col}, '[^A-Za-z0-9]+', '', 'g'))"
+    """Case, spaces, hyphens, underscores, dots and slashes do not make a new category;
+    letters of any script and a trailing '+' or '-' (grades such as A+ / A / A-) do."""
+    t = f"trim({col})"
+    return (
+        f"lower(regexp_replace({t}, '[\\s_./-]+', '', 'g')) || "
+        f"CASE WHEN ends_with({t}, '-') THEN '-' ELSE '' END"
+    )
 
 
 def category_problems(
@@ -154,7 +160,7 @@ def category_problems(
         groups = con.execute(
             f"SELECT {_norm_sql('v')} AS norm, list(struct_pack(v := v, n := n) ORDER BY n DESC, v) "
             f"FROM (SELECT {col} AS v, count(*) AS n FROM {table} WHERE {col} IS NOT NULL GROUP BY 1) "
-            f"GROUP BY norm HAVING count(*) > 1 ORDER BY norm"
+            f"GROUP BY norm HAVING count(*) > 1 AND norm NOT IN ('', '-') ORDER BY norm"
         ).fetchall()
         if not groups:
             continue

@@ -227,7 +227,7 @@ def stage_csv(
     layout = layout_csv(path, dialect)
     dialect, columns, expected = layout.dialect, layout.columns, layout.expected
     records, truncated, header = layout.records, layout.truncated, layout.header
-    notes = list(_detection_notes(dialect, header, columns))
+    notes = list(detection_notes(dialect, header, columns))
     load = _load(con, path, table, dialect, columns, expected)
     notes.extend(load.notes)
     if _blank_lines_in(records[dialect.skip_lines + 1 :]) or (
@@ -540,7 +540,7 @@ def _has_text_after(mm: mmap.mmap, pos: int) -> bool:
     return False
 
 
-def _detection_notes(
+def detection_notes(
     dialect: CsvDialect, header: list[str], columns: tuple[str, ...]
 ) -> Iterator[str]:
     if dialect.encoding in _ENCODING_NOTES:

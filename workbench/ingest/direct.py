@@ -24,17 +24,17 @@ import duckdb
 
 from workbench.ingest import consistency, validate
 from workbench.ingest.commit import swap_in, table_exists
-from workbench.ingest.csv_reader import CsvLayout, layout_csv, read_options
+from workbench.ingest.csv_reader import CsvLayout, detection_notes, layout_csv, read_options
 from workbench.ingest.kinds import get_kind
 from workbench.ingest.mapping import Mapping, check_mapping, suggest_mapping
 from workbench.ingest.options import ImportOptions
-from workbench.ingest.parse import SQL_TYPES, present_expr
+from workbench.ingest.parse import SQL_TYPES, ParsePlan, plan_column
 from workbench.ingest.report import ValidationReport
 from workbench.ingest.staged import StagedTable
 from workbench.storage.sql import qualified, quote_ident
 
 SAMPLE_ROWS = 5000
-PLAIN_TYPES = ("integer", "number", "date", "timestamp")
+NATIVE_TYPES = ("number", "integer", "date")
 
 
 class NotDirect(Exception):
@@ -55,11 +55,14 @@ def _sample(
             f"SELECT * FROM read_csv(?, {options}) LIMIT {SAMPLE_ROWS}",
             [str(path), *params],
         )
-    except duckdb.Error as exc:
-        raise NotDirect("sample read") from exc
-    n = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()[0][0]
-    if n == 0:
-        raise NotDirect("no rows")
+        n = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()[0][0]
+        if n == 0:
+            raise NotDirect("no rows")
+    except BaseException as exc:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+        if isinstance(exc, duckdb.Error):
+            raise NotDirect("sample read") from exc
+        raise
     staged = StagedTable(
         table=table,
         columns=layout.columns,
@@ -75,30 +78,39 @@ def _sample(
     return staged, layout
 
 
-def _check_sample_is_plain(
-    con: duckdb.DuckDBPyConnection, sample: StagedTable, plan: validate.Plan
-) -> None:
-    """Every typed value in the sample casts as it is; no null words, no padded text."""
-    checks = []
-    for p in plan.columns:
-        c = quote_ident(p.source)
-        if p.type in PLAIN_TYPES:
-            checks.append(
-                f"count(*) FILTER (WHERE {c} IS NOT NULL AND TRY_CAST({c} AS {SQL_TYPES[p.type]}) IS NULL)"
+def _failures(con: duckdb.DuckDBPyConnection, table: str, plans: list[ParsePlan]) -> int:
+    """Cells with a value that the general path's parsing cannot read (or reads as empty)."""
+    if not plans:
+        return 0
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE {quote_ident(p.source)} IS NOT NULL AND ({p.parsed_sql}) IS NULL)"
+        for p in plans
+    )
+    return sum(con.execute(f"SELECT {counts} FROM {table}").fetchall()[0])
+
+
+def _not_finite(con: duckdb.DuckDBPyConnection, table: str, plans: list[ParsePlan]) -> int:
+    """Values DuckDB read that the general path would not.
+
+    NaN or infinity ('nan', 'inf'), and fractions or out-of-range values in
+    integer columns (which are read as DOUBLE).
+    """
+    conds = []
+    for p in plans:
+        c = quote_ident(p.target)
+        if p.type == "number":
+            conds.append(f"count(*) FILTER (WHERE NOT isfinite({c}))")
+        elif p.type == "integer":
+            conds.append(
+                f"count(*) FILTER (WHERE NOT isfinite({c}) OR {c} <> round({c}) OR abs({c}) >= 9e18)"
             )
-            checks.append(f"count(*) FILTER (WHERE {c} IS NOT NULL AND NOT {present_expr(c)})")
-        elif p.type == "boolean":
-            raise NotDirect("boolean column")
-    if not checks:
-        return
-    row = con.execute(f"SELECT {', '.join(checks)} FROM {quote_ident(sample.table)}").fetchall()[0]
-    if any(row):
-        raise NotDirect("sample values need the general path")
+    if not conds:
+        return 0
+    return sum(con.execute(f"SELECT {', '.join(conds)} FROM {table}").fetchall()[0])
 
 
-def _trim_text(con: duckdb.DuckDBPyConnection, table: str, plan: validate.Plan) -> None:
+def _trim_text(con: duckdb.DuckDBPyConnection, table: str, texts: list[str]) -> None:
     """Text columns: trim padded values and turn blanks into NULL, as the general path does."""
-    texts = [p.target for p in plan.columns if p.type in ("text", "category")]
     if not texts:
         return
     padded = [
@@ -128,6 +140,7 @@ def import_direct(
     Returns the report, the mapping used, rows imported, rows in the table and the history id.
     """
     kind = get_kind(options.kind)
+    guesses: tuple[str, ...] = ()
     sample_table = f"__sample_{uuid.uuid4().hex[:10]}"
     sample, layout = _sample(con, path, sample_table)
     try:
@@ -136,21 +149,32 @@ def import_direct(
             samples = {
                 c: [v for v in values[c].tolist() if isinstance(v, str)] for c in sample.columns
             }
-            mapping = suggest_mapping(kind, sample.columns, samples).mapping
+            suggestion = suggest_mapping(kind, sample.columns, samples)
+            mapping = suggestion.mapping
+            guesses = tuple(suggestion.guess_notes())
         check_mapping(kind, mapping, sample.columns)
         if any(c not in mapping.assignments for c in kind.required):
             raise NotDirect("required column not mapped")
         plan, order_problems = validate.build_plan(con, sample, kind, mapping, options.date_order)
         if order_problems:
             raise NotDirect("dates need an order")
-        _check_sample_is_plain(con, sample, plan)
+        if any(p.type == "boolean" for p in plan.columns):
+            raise NotDirect("boolean column")
+        if _failures(con, quote_ident(sample_table), [p for p in plan.columns if p.checked]):
+            raise NotDirect("sample values need the general path")
     finally:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(sample_table)}")
 
-    types = {c: "VARCHAR" for c in sample.columns}
-    for p in plan.columns:
-        if p.type in PLAIN_TYPES:
-            types[p.source] = SQL_TYPES[p.type]
+    mapped = [p for p in plan.columns if p.target in {c.name for c in kind.columns}]
+    extras = [p for p in plan.columns if p not in mapped]
+    # DuckDB's reader parses DOUBLE and DATE as the general path's first, plain cast does
+    # (anything else fails the read: general path). It rounds '1.5' into a BIGINT and drops
+    # time-zone offsets, so integers and timestamps are read as text and converted below.
+    # Integers are read as DOUBLE, checked to be whole, then narrowed to BIGINT.
+    native = [p for p in mapped if p.type in NATIVE_TYPES]
+    types = dict.fromkeys(sample.columns, "VARCHAR")
+    for p in native:
+        types[p.source] = "DOUBLE" if p.type == "integer" else SQL_TYPES[p.type]
     read_opts, params = read_options(layout.dialect, types)
     select = ", ".join(f"{quote_ident(p.source)} AS {quote_ident(p.target)}" for p in plan.columns)
     candidate = qualified("main", f"__import_{uuid.uuid4().hex[:10]}")
@@ -164,10 +188,40 @@ def import_direct(
                 [str(path), *params],
             )
         except duckdb.Error as exc:
-            raise NotDirect("a value further down needs the general path") from exc
+            raise NotDirect("the file needs the general reader") from exc
         n_rows = int(con.execute(f"SELECT count(*) FROM {candidate}").fetchall()[0][0])
         if n_rows < layout.expected or n_rows == 0:
             raise NotDirect("row count")
+        # The same parsing as the general path, on the column in place: every typed
+        # value must read (else the general path reports it), then the column is converted.
+        typed = [
+            plan_column(p.target, p.target, p.type, sample.decimal, plan.date_order)
+            for p in mapped
+            if p.checked and p not in native
+        ]
+        if _failures(con, candidate, typed) or _not_finite(con, candidate, native):
+            raise NotDirect("a value further down needs the general path")
+        extra_types, _ = validate.column_stats(con, candidate, [p.target for p in extras], [])
+        typed += [
+            plan_column(t, t, ctype, sample.decimal, plan.date_order)  # type: ignore[arg-type]
+            for t, ctype in extra_types.items()
+            if ctype != "text"
+        ]
+        for p in native:
+            if p.type == "integer":
+                c = quote_ident(p.target)
+                con.execute(
+                    f"ALTER TABLE {candidate} ALTER COLUMN {c} SET DATA TYPE BIGINT "
+                    f"USING CAST({c} AS BIGINT)"
+                )
+        for p in typed:
+            con.execute(
+                f"ALTER TABLE {candidate} ALTER COLUMN {quote_ident(p.target)} "
+                f"SET DATA TYPE {SQL_TYPES[p.type]} USING {p.parsed_sql}"
+            )
+        texts = [p.target for p in mapped if p.type in ("text", "category")]
+        texts += [t for t, ctype in extra_types.items() if ctype == "text"]
+        _trim_text(con, candidate, texts)
         required = [quote_ident(c) for c in kind.required]
         missing = con.execute(
             "SELECT "
@@ -191,9 +245,6 @@ def import_direct(
                 ).fetchall()[0][0]
                 if clash:
                     raise NotDirect("keys already in the table")
-        # Extra columns were typed from the sample: a value further down that does not fit
-        # made read_csv fail above (general path); a sample value that does not fit kept it text.
-        _trim_text(con, candidate, plan)
         exists = table_exists(con, kind.name)
         cats, unify = consistency.category_problems(
             con,
@@ -225,7 +276,9 @@ def import_direct(
             rows_in_file=n_rows,
             problems=tuple(cats),
             date_order=plan.date_order,
-            notes=plan.notes,
+            notes=tuple(detection_notes(layout.dialect, layout.header, layout.columns))
+            + plan.notes
+            + guesses,
             column_types={p.target: p.type for p in plan.columns},
         )
         imported, in_table, import_id = swap_in(
@@ -239,7 +292,7 @@ def import_direct(
             file_sha256=file_sha256,
         )
         con.execute("COMMIT")
-    except Exception:
+    except BaseException:
         con.execute("ROLLBACK")
         raise
     return report, mapping, imported, in_table, import_id

@@ -100,6 +100,14 @@ class MappingSuggestion:
     mapping: Mapping
     choices: tuple[ColumnChoice, ...]
 
+    def guess_notes(self) -> list[str]:
+        """Sentences for the columns chosen from their values only, to be checked."""
+        return [
+            f"'{c.source}' was mapped to {c.column} only because {c.reason}; check the mapping."
+            for c in self.choices
+            if c.confidence == "guess" and c.source
+        ]
+
     @property
     def missing_required(self) -> list[str]:
         return [c.column for c in self.choices if c.source is None and c.reason == "required"]
@@ -157,7 +165,9 @@ def _value_score(col: Column, values: Sequence[str]) -> tuple[float, str]:
     def share(pattern: re.Pattern[str]) -> float:
         return sum(1 for v in vals if pattern.search(str(v).strip())) / len(vals)
 
-    if col.type in ("date", "timestamp") and share(_DATE) >= 0.9:
+    # A file often has several dates (last login, created...): values alone only
+    # pick the date a kind cannot do without, never an optional one.
+    if col.type in ("date", "timestamp") and col.required and share(_DATE) >= 0.9:
         return 0.5, "values look like dates"
     if col.name == "contact_email" and share(_EMAIL) >= 0.9:
         return 0.6, "values look like e-mail addresses"

@@ -62,23 +62,57 @@ def text_expr(column: str) -> str:
     )
 
 
+_GROUPED_DOT = r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"  # 1,234,567.89
+_PLAIN_DOT = r"[+-]?(\d+\.?\d*|\.\d+)"  # 1234.5
+_GROUPED_COMMA = r"[+-]?\d{1,3}(\.\d{3})+(,\d+)?"  # 1.234.567,89
+_PLAIN_COMMA = r"[+-]?(\d+,?\d*|,\d+)"  # 1234,5
+
+
+def _finite(cast: str) -> str:
+    """The cast, NULL for NaN and infinity ('nan' and 'inf' are not numbers a user means)."""
+    return f"CASE WHEN isfinite({cast}) THEN {cast} END"
+
+
 def number_expr(value: str, decimal: str) -> str:
     """A DOUBLE from text such as ``1234.5``, ``$1,234.50``, ``1.234,50`` (decimal comma), ``12%``.
 
     The plain cast comes first; the cleaning fallback runs only where it failed.
+    Thousands separators are removed only where they form real groups of three
+    (``4,5`` in a file with '.' decimals is not a number, never 45); a trailing
+    ``%`` divides by 100, as a spreadsheet stores it.
     """
+    stripped = f"regexp_replace({value}, '[\\s$€£¥]|USD|EUR|GBP', '', 'g')"
+    body = f"regexp_replace({stripped}, '%$', '')"
     if decimal == ",":
-        cleaned = f"replace(regexp_replace({value}, '[\\s$€£¥.%]|USD|EUR|GBP', '', 'g'), ',', '.')"
-        return f"TRY_CAST({cleaned} AS DOUBLE)"
-    cleaned = f"regexp_replace({value}, '[\\s$€£¥,%]|USD|EUR|GBP', '', 'g')"
-    return f"COALESCE(TRY_CAST({value} AS DOUBLE), TRY_CAST({cleaned} AS DOUBLE))"
+        grouped, plain = _GROUPED_COMMA, _PLAIN_COMMA
+        cleaned = (
+            f"CASE WHEN regexp_full_match({body}, '{grouped}') "
+            f"THEN replace(replace({body}, '.', ''), ',', '.') "
+            f"WHEN regexp_full_match({body}, '{plain}') THEN replace({body}, ',', '.') END"
+        )
+    else:
+        cleaned = (
+            f"CASE WHEN regexp_full_match({body}, '{_GROUPED_DOT}') THEN replace({body}, ',', '') "
+            f"WHEN regexp_full_match({body}, '{_PLAIN_DOT}') THEN {body} END"
+        )
+    scaled = (
+        f"TRY_CAST({cleaned} AS DOUBLE) / CASE WHEN ends_with({stripped}, '%') THEN 100 ELSE 1 END"
+    )
+    if decimal == ",":
+        return scaled
+    return f"COALESCE({_finite(f'TRY_CAST({value} AS DOUBLE)')}, {scaled})"
 
 
 def integer_expr(value: str, decimal: str) -> str:
-    """A BIGINT; values with a fractional part fail (NULL) rather than being rounded."""
+    """A BIGINT; values with a fractional part fail (NULL) rather than being rounded.
+
+    DuckDB's own cast rounds ``'1.5'`` to 2 and reads ``'0x10'`` as 16, so the
+    plain cast only counts where the text also reads as the same DOUBLE.
+    """
     num = number_expr(value, decimal)
+    plain = f"TRY_CAST({value} AS BIGINT)"
     return (
-        f"COALESCE(TRY_CAST({value} AS BIGINT), "
+        f"COALESCE(CASE WHEN TRY_CAST({value} AS DOUBLE) = {plain} THEN {plain} END, "
         f"CASE WHEN {num} = round({num}) AND abs({num}) < 9e18 THEN CAST({num} AS BIGINT) END)"
     )
 
@@ -117,10 +151,12 @@ def timestamp_expr(value: str, order: DateOrder) -> str:
         f"AND TRY_CAST({raw} AS DOUBLE) BETWEEN {SERIAL_MIN} AND {SERIAL_MAX} "
         f"THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(TRY_CAST({raw} AS DOUBLE) * 86400e6 AS BIGINT)) END"
     )
-    return (
-        f"COALESCE(TRY_CAST({value} AS TIMESTAMP), "
-        f"try_strptime({raw}, {_list(with_time + formats)}), {serial})"
+    # A time with an offset (…T23:30-05:00) is converted to UTC; DuckDB's plain cast drops the offset.
+    offset = (
+        f"CASE WHEN regexp_matches({raw}, '\\d:\\d{{2}}(:\\d{{2}}(\\.\\d+)?)?\\s*[+-]\\d{{2}}(:?\\d{{2}})?$') "
+        f"THEN timezone('UTC', TRY_CAST({raw} AS TIMESTAMPTZ)) ELSE TRY_CAST({value} AS TIMESTAMP) END"
     )
+    return f"COALESCE({offset}, try_strptime({raw}, {_list(with_time + formats)}), {serial})"
 
 
 def boolean_expr(value: str) -> str:

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -261,6 +261,21 @@ def run_import(
             if row_errors
             else (None, None)
         )
+        if rejected is not None and len(rejected) >= staged.n_rows:
+            problems.append(
+                Problem(
+                    code="no_rows_left",
+                    severity="error",
+                    message=(
+                        f"{staged.file_name}: none of its {staged.n_rows:,} rows can be imported, "
+                        "so skipping bad rows would leave the table empty."
+                    ),
+                    hint="Fix the problems listed (often the mapping or the date order) and try again.",
+                    file=staged.file_name,
+                    sheet=staged.sheet,
+                    rows_affected=staged.n_rows,
+                )
+            )
         report = ValidationReport(
             **base,  # type: ignore[arg-type]
             problems=tuple(problems),
@@ -293,7 +308,7 @@ def run_import(
         )
         if own_transaction:
             con.execute("COMMIT")
-    except Exception:
+    except BaseException:
         if own_transaction:
             con.execute("ROLLBACK")
         raise
@@ -329,7 +344,8 @@ def import_file(
         else:
             return ImportResult(report, used, True, options.kind, imported, in_table, import_id)
     with staged_file(con, path, sheet=options.sheet) as staged:
-        chosen = mapping or suggest_for(con, staged, options.kind).mapping
+        suggestion = None if mapping else suggest_for(con, staged, options.kind)
+        chosen = mapping or suggestion.mapping  # type: ignore[union-attr]
         result = run_import(
             con,
             staged,
@@ -339,6 +355,9 @@ def import_file(
             commit=commit,
             max_examples=max_examples,
         )
+    if suggestion and suggestion.guess_notes():
+        notes = result.report.notes + tuple(suggestion.guess_notes())
+        result = replace(result, report=replace(result.report, notes=notes))
     if commit and not result.committed:
         blocking = result.report.blocking(options.skip_bad_rows)
         first = blocking[0] if blocking else None

@@ -25,6 +25,7 @@ ProblemCode = Literal[
     "duplicate_key",
     "duplicate_in_table",
     "category_variants",
+    "no_rows_left",
 ]
 
 # Problems that reject individual rows: with "skip bad rows" the rest can still be imported.
@@ -42,6 +43,7 @@ PROBLEM_KINDS: dict[str, str] = {
     "duplicate_key": "Two or more rows share the same key (for example the same account id).",
     "duplicate_in_table": "Appending would repeat keys the table already holds.",
     "category_variants": "Values that look like one category spelled differently.",
+    "no_rows_left": "Every row has a problem: skipping bad rows would import nothing.",
 }
 
 

@@ -80,7 +80,7 @@ def reset_to_sample(
                 )
             counts[result.table] = result.rows_imported
         con.execute("COMMIT")
-    except Exception:
+    except BaseException:
         con.execute("ROLLBACK")
         raise
     if progress:

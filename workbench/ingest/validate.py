@@ -207,43 +207,50 @@ def _example_value(con: duckdb.DuckDBPyConnection, staged: StagedTable, src: str
     return str(rows[0][0]) if rows else None
 
 
-def _column_stats(
-    con: duckdb.DuckDBPyConnection, staged: StagedTable, extras: list[str], texts: list[str]
+def column_stats(
+    con: duckdb.DuckDBPyConnection, table: str, extras: list[str], texts: list[str]
 ) -> tuple[dict[str, str], set[str]]:
-    """One scan: a type for each extra column, and which text columns need trimming.
+    """One scan of ``table``: a type for each extra column, and which text columns need trimming.
 
     An extra column becomes integer, number or date when every value fits,
-    else text. A text column whose values never start or end with a space (and
-    are never blank) is copied as it is, which is much cheaper than trimming.
+    else text; values with a leading zero or plus sign (zip codes, phone
+    numbers, ids) keep the column text. A text column whose values never
+    start or end with a space (and are never blank) is copied as it is, which
+    is much cheaper than trimming.
     """
     padded_cols = list(dict.fromkeys([*texts, *extras]))
     if not padded_cols:
         return {}, set()
     selects = []
     for src in extras:
-        raw = quote_ident(src)
+        c = quote_ident(src)
+        t = f"ltrim({c})"
         selects.append(
-            f"count({raw}), count(TRY_CAST({raw} AS BIGINT)), count(TRY_CAST({raw} AS DOUBLE)), "
-            f"count(CASE WHEN regexp_full_match({raw}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN TRY_CAST({raw} AS DATE) END)"
+            f"count({c}), "
+            f"count(*) FILTER (WHERE TRY_CAST({c} AS DOUBLE) = TRY_CAST({c} AS BIGINT)), "
+            f"count(CASE WHEN isfinite(TRY_CAST({c} AS DOUBLE)) THEN 1 END), "
+            f"count(*) FILTER (WHERE length({t}) BETWEEN 8 AND 10 AND TRY_CAST({c} AS DATE) IS NOT NULL), "
+            f"count(*) FILTER (WHERE starts_with({t}, '+') OR (starts_with({t}, '0') "
+            f"AND length({t}) > 1 AND NOT starts_with({t}, '0.')))"
         )
     for src in padded_cols:
         c = quote_ident(src)
         selects.append(
             f"count(*) FILTER (WHERE starts_with({c}, ' ') OR ends_with({c}, ' ') OR {c} = '')"
         )
-    row = con.execute(f"SELECT {', '.join(selects)} FROM {quote_ident(staged.table)}").fetchall()[0]
+    row = con.execute(f"SELECT {', '.join(selects)} FROM {table}").fetchall()[0]
     types: dict[str, str] = {}
     for i, src in enumerate(extras):
-        n, n_int, n_num, n_date = row[4 * i : 4 * i + 4]
-        if n and n_int == n:
+        n, n_int, n_num, n_date, n_lead = row[5 * i : 5 * i + 5]
+        if n and n_int == n and not n_lead:
             types[src] = "integer"
-        elif n and n_num == n:
+        elif n and n_num == n and not n_lead:
             types[src] = "number"
         elif n and n_date == n:
             types[src] = "date"
         else:
             types[src] = "text"
-    offset = 4 * len(extras)
+    offset = 5 * len(extras)
     padded = {src for j, src in enumerate(padded_cols) if row[offset + j]}
     return types, padded
 
@@ -268,7 +275,7 @@ def build_plan(
     ]
     extras = mapping.extras(staged.columns)
     order, problems, notes = _detect_date_order(con, staged, date_sources, date_order)
-    extra_types, padded = _column_stats(con, staged, extras, texts)
+    extra_types, padded = column_stats(con, quote_ident(staged.table), extras, texts)
     plans = [
         plan_column(src, col, kind.column(col).type, staged.decimal, order, trim=src in padded)
         for col, src in mapping.assignments.items()

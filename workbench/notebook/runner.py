@@ -61,6 +61,7 @@ SIDE_EFFECT_FUNCTIONS = frozenset(
 """Table functions that are valid inside a SELECT yet change the workspace or its settings."""
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_QUOTED = re.compile(r'"((?:[^"]|"")*)"')
 _TOKEN = duckdb.token_type
 _ALLOWED_TYPES = frozenset(
     {
@@ -319,5 +320,9 @@ def _explain_refusal(
 
 
 def _word_at(text: str, position: int) -> str:
+    """The word at ``position``; a double-quoted identifier is unquoted (``"checkpoint"`` -> checkpoint)."""
+    if text.startswith('"', position):
+        match = _QUOTED.match(text, position)
+        return match.group(1).replace('""', '"') if match else ""
     match = _WORD.match(text, position)
     return match.group(0) if match else ""

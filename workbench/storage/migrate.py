@@ -60,7 +60,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
                 [mig.version, mig.name],
             )
             con.execute("COMMIT")
-        except Exception:
+        except BaseException:
             con.execute("ROLLBACK")
             raise
         applied.append(mig.name)

@@ -111,7 +111,7 @@ def drop_table(con: duckdb.DuckDBPyConnection, name: str) -> int:
         con.execute(f"DROP TABLE {table}")
         con.execute("DELETE FROM wb.tables WHERE table_name = ?", [name])
         con.execute("COMMIT")
-    except Exception:
+    except BaseException:
         con.execute("ROLLBACK")
         raise
     return int(rows)

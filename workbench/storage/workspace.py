@@ -9,11 +9,15 @@ from pathlib import Path
 
 import duckdb
 
-from workbench.errors import WorkspaceLocked
+from workbench.errors import WorkbenchError, WorkspaceLocked
 from workbench.storage.migrate import migrate
 
 DB_FILE = "workbench.duckdb"
 _LOCK_PID = re.compile(r"PID (\d+)")
+
+
+class WorkspaceError(WorkbenchError):
+    """The workspace folder or database cannot be used."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,19 @@ def connect(
     Raises:
         WorkspaceLocked: when another process still holds the file after the wait.
     """
+    if ws.root.exists() and not ws.root.is_dir():
+        raise WorkspaceError(
+            f"The workspace {ws.root} is a file, not a folder.",
+            "Pass a folder with --workspace (or WORKBENCH_WORKSPACE); it is created if missing.",
+        )
     if not read_only:
-        ws.root.mkdir(parents=True, exist_ok=True)
+        try:
+            ws.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"Cannot create the workspace folder {ws.root}: {exc.strerror}.",
+                "Choose a folder you can write to with --workspace or WORKBENCH_WORKSPACE.",
+            ) from None
     deadline = time.monotonic() + wait_seconds
     delay = 0.1
     while True:
@@ -96,7 +111,12 @@ def connect(
             break
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
-                raise
+                raise WorkspaceError(
+                    f"Cannot open the workspace database {ws.db_path}: "
+                    + str(exc).splitlines()[0].removeprefix("IO Error: "),
+                    "If the file is damaged, move it away (the app then starts a fresh workspace "
+                    "from the sample) or point --workspace at another folder.",
+                ) from None
             if time.monotonic() >= deadline:
                 raise lock_error(ws, exc) from None
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))

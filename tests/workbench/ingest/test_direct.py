@@ -58,16 +58,16 @@ def test_direct_equals_general_with_padding_blanks_and_extras(write, tmp_path):
     general_import(b, path, ImportOptions(kind="accounts"))
     assert table_snapshot(a, "accounts") == table_snapshot(b, "accounts")
     assert ("seats_extra", "BIGINT") in table_snapshot(a, "accounts")[0]
-    assert ("start_date", "DATE") in table_snapshot(a, "accounts")[0]
+    assert ("since", "DATE") in table_snapshot(a, "accounts")[0]
 
 
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
         ("Account ID;ARR;X\nA1;1,5;x\n", "dialect"),
-        ("Account ID,ARR,X\nA1,$1200,x\n", "sample values"),
+        ("Account ID,ARR,X\nA1,lots,x\n", "sample values"),
         ("Account ID,ARR,X\nA1,n/a,x\n", "sample values"),
-        ("Account ID,Renewal Date,X\nA1,25/12/2026,x\n", "sample values"),
+        ("Account ID,Renewal Date,X\nA1,03/04/2026,x\n", "dates need an order"),
         ("Account ID,ARR,X\nA1,1,x\nA1,2,y\n", "repeated keys"),
         ("Account ID,ARR,X\n,1,x\n", "missing required"),
     ],
@@ -76,9 +76,8 @@ def test_not_direct_changes_nothing(con, write, text, reason):
     path = write("f.csv", text)
     with pytest.raises(NotDirect, match=reason):
         import_direct(con, path, ImportOptions(kind="accounts"), None, "x")
-    assert con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE NOT temporary AND schema_name='main' AND NOT starts_with(table_name, '_')"
-    ).fetchall() == [(0,)]
+    assert leftovers(con) == []
+    assert con.execute("SELECT count(*) FROM wb.import_history").fetchall() == [(0,)]
 
 
 def test_bad_value_beyond_the_sample_falls_back_to_the_full_report(con, write):
@@ -90,3 +89,48 @@ def test_bad_value_beyond_the_sample_falls_back_to_the_full_report(con, write):
         import_file(con, path, ImportOptions(kind="accounts"))
     problem = exc.value.report.report.problems[0]
     assert problem.code == "bad_value" and problem.row == 6002 and problem.value == "lots"
+
+
+def leftovers(con):
+    return con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '__')"
+    ).fetchall()
+
+
+def test_direct_path_types_extras_over_the_whole_file(tmp_path, write, monkeypatch):
+    import workbench.ingest.direct as direct
+
+    monkeypatch.setattr(direct, "SAMPLE_ROWS", 3)
+    rows = "".join(f"A{i},,2024-01-0{1 + i % 9},{i}\n" for i in range(3))
+    rows += "A8,12,2024-01-04 10:30,3\nA9,01234,2024-01-05,2\n"
+    path = write("acc.csv", "Account ID,Later Number,Later Date,Seats\n" + rows)
+    a = connect(Workspace(tmp_path / "direct"))
+    b = connect(Workspace(tmp_path / "general"))
+    import_direct(a, path, ImportOptions(kind="accounts"), None, "x")
+    general_import(b, path, ImportOptions(kind="accounts"))
+    assert table_snapshot(a, "accounts") == table_snapshot(b, "accounts")
+    schema = dict(table_snapshot(a, "accounts")[0])
+    assert schema["later_number"] == "VARCHAR" and schema["later_date"] == "VARCHAR"
+
+
+def test_fraction_in_an_integer_column_beyond_the_sample_falls_back(con, write, monkeypatch):
+    import workbench.ingest.direct as direct
+
+    monkeypatch.setattr(direct, "SAMPLE_ROWS", 2)
+    path = write(
+        "u.csv",
+        "Account ID,Week Start,Active Users,X\nA1,2026-01-05,3,x\nA2,2026-01-05,4,x\nA3,2026-01-05,1.5,x\n",
+    )
+    with pytest.raises(NotDirect):
+        import_direct(con, path, ImportOptions(kind="usage"), None, "x")
+    assert leftovers(con) == []
+    r = import_file(con, path, ImportOptions(kind="usage"), commit=False)
+    assert [(p.code, p.row, p.value) for p in r.report.problems] == [("bad_value", 4, "1.5")]
+
+
+def test_header_only_file_leaves_no_sample_table(con, write):
+    with pytest.raises(NotDirect):
+        import_direct(
+            con, write("h.csv", "Account ID,ARR,X\n"), ImportOptions(kind="accounts"), None, "x"
+        )
+    assert leftovers(con) == []

@@ -303,3 +303,118 @@ def test_unanswered_date_order_does_not_reject_rows(con, write):
     text = "Account ID,Renewal Date\nA1,03/04/2026\nA2,05/06/2026\nA1,07/08/2026\n"
     r = import_file(con, write("acc.csv", text), ImportOptions(kind="accounts"), commit=False)
     assert r.report.rows_rejected == 1  # the duplicate only, not every undecided date
+
+
+def test_unify_keeps_scripts_and_grades_apart(con, write):
+    text = (
+        "Account ID,Segment\nA1,北美\nA2,欧洲\nA3,A+\nA4,A\nA5,A-\nA6,Mid-Market\nA7,mid market\n"
+    )
+    r = import_file(con, write("acc.csv", text), ImportOptions(kind="accounts"), commit=False)
+    warnings = [p for p in r.report.problems if p.code == "category_variants"]
+    assert len(warnings) == 1 and "'Mid-Market' (1) / 'mid market' (1)" in warnings[0].message
+
+
+def test_append_widens_without_rounding_or_refuses(con, write):
+    import_file(con, write("a.csv", "Account ID,Health\nA1,7\n"), ImportOptions(kind="accounts"))
+    import_file(
+        con,
+        write("b.csv", "Account ID,Health\nA2,7.6\n"),
+        ImportOptions(kind="accounts", mode="append"),
+    )
+    assert con.execute("SELECT health FROM accounts ORDER BY account_id").fetchall() == [
+        (7.0,),
+        (7.6,),
+    ]
+    import_file(
+        con,
+        write("c.csv", "Account ID,Launch\nA3,2026-01-02\n"),
+        ImportOptions(kind="accounts", mode="append"),
+    )
+    with pytest.raises(Exception, match="column types differ: launch"):
+        import_file(
+            con,
+            write("d.csv", "Account ID,Launch\nA4,12.5\n"),
+            ImportOptions(kind="accounts", mode="append"),
+        )
+    assert con.execute("SELECT count(*) FROM accounts").fetchall() == [(3,)]
+
+
+def test_leading_zeros_keep_extra_column_text(con, write):
+    import_file(
+        con,
+        write("a.csv", "Account ID,Zip,Phone\nA1,01231,+4930123\nA2,10115,+4930999\n"),
+        ImportOptions(kind="accounts"),
+    )
+    assert con.execute("SELECT zip, phone FROM accounts ORDER BY 1").fetchall() == [
+        ("01231", "+4930123"),
+        ("10115", "+4930999"),
+    ]
+
+
+def test_skip_bad_rows_never_empties_the_table(con, write):
+    import_file(con, write("a.csv", ACCOUNTS_OK), ImportOptions(kind="accounts"))
+    bad = write("b.csv", "Customer ID,ARR (USD)\nX1,lots\nX2,many\n")
+    with pytest.raises(ImportBlocked) as exc:
+        import_file(con, bad, ImportOptions(kind="accounts", skip_bad_rows=True))
+    assert "no_rows_left" in [p.code for p in exc.value.report.report.problems]
+    assert con.execute("SELECT count(*) FROM accounts").fetchall() == [(3,)]
+
+
+def test_optional_dates_are_not_guessed_from_values(con, write):
+    text = "Account ID,Account Name,Last Login,ARR\nA1,Acme,2026-01-02,5\n"
+    r = import_file(con, write("a.csv", text), ImportOptions(kind="accounts"))
+    assert "renewal_date" not in r.mapping.assignments
+    text = "Account ID,When,Active Users\nA1,2026-01-05,5\n"
+    r = import_file(con, write("u.csv", text), ImportOptions(kind="usage"))
+    assert r.mapping.assignments["date"] == "When"
+    assert any(
+        "'When' was mapped to date only because values look like dates" in n for n in r.report.notes
+    )
+
+
+def test_interrupted_import_rolls_back_and_connection_stays_usable(con, write, monkeypatch):
+    """Streamlit stops a run with a BaseException; the transaction must not stay open."""
+
+    class StopRun(BaseException):
+        pass
+
+    def stop(*a, **k):
+        raise StopRun()
+
+    import workbench.ingest.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module.consistency, "category_problems", stop)
+    with pytest.raises(StopRun):
+        import_file(
+            con,
+            write("a.csv", "Account ID,Segment\nA1,SMB\n"),
+            ImportOptions(kind="accounts", date_order="dmy"),
+        )
+    monkeypatch.undo()
+    r = import_file(con, write("b.csv", "Account ID\nB1\n"), ImportOptions(kind="accounts"))
+    assert r.committed
+
+
+def test_reset_interrupted_by_progress_rolls_back(con, write):
+    from workbench.ingest.sample import reset_to_sample
+
+    import_file(con, write("a.csv", ACCOUNTS_OK), ImportOptions(kind="accounts"))
+
+    class StopRun(BaseException):
+        pass
+
+    calls = []
+
+    def progress(fraction, message):
+        calls.append(fraction)
+        if len(calls) == 3:
+            raise StopRun()
+
+    with pytest.raises(StopRun):
+        reset_to_sample(con, progress=progress)
+    assert con.execute("SELECT count(*) FROM accounts").fetchall() == [(3,)]
+    assert sorted(t[0] for t in con.execute("SHOW TABLES").fetchall()) == [
+        "_schema_migrations",
+        "accounts",
+    ]
+    assert reset_to_sample(con)["accounts"] == 2000

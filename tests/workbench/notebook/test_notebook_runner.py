@@ -290,3 +290,17 @@ def test_chart_for_missing_columns_is_none(spec: ChartSpec) -> None:
 
 def test_chart_for_no_result_is_none() -> None:
     assert chart_for(None, ChartSpec(mark="area", x="a", y="b")) is None
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        """SELECT * FROM "checkpoint"()""",
+        """SELECT * FROM "truncate_duckdb_logs"()""",
+        """SELECT * FROM "enable_logging"(storage:='file', storage_path:='/tmp/x')""",
+        """SELECT * FROM main."force_checkpoint"()""",
+    ],
+)
+def test_quoted_side_effect_functions_are_refused(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    result = run_sql(con, sql)
+    assert not result.ok and result.error is not None and "read-only" in result.error
