@@ -3,7 +3,7 @@
 import streamlit as st
 
 from workbench import ui
-from workbench.ui.importer import import_panel
+from workbench.ui.importer import import_all, import_panel
 from workbench.ui.tables_browser import history_section, reset_section, tables_section
 from workbench.ui.uploads import save_upload
 
@@ -22,11 +22,17 @@ files = st.file_uploader(
     help="Several files at once are fine; each gets its own tab.",
 )
 if files:
+    ready = []
     tabs = st.tabs([f.name for f in files])
     for tab, file in zip(tabs, files, strict=True):
         with tab, ui.user_errors():
             upload = save_upload(ctx.workspace, file.name, file.getvalue())
-            import_panel(ctx, upload)
+            item = import_panel(ctx, upload)
+            if item:
+                ready.append(item)
+    if len(files) > 1:
+        with ui.user_errors():
+            import_all(ctx, ready, len(files))
 
 st.header("Tables")
 with ui.user_errors():

@@ -93,3 +93,25 @@ def test_reset_to_sample_after_confirmation(tmp_path, open_app):
         "usage",
     }
     assert at.checkbox(key="reset:sure").value is False
+
+
+def test_import_all_ready_files(tmp_path, open_app):
+    at = open_app(tmp_path / "ws", "data.py")
+    files = [
+        ("accounts.csv", b"Account ID,Account Name,ARR\nA1,Acme,10\nA2,Beta,20\n", "text/csv"),
+        (
+            "usage.csv",
+            b"Account ID,Week Start,Active Users\nA1,2026-01-05,3\nA2,2026-01-05,4\n",
+            "text/csv",
+        ),
+        ("broken.csv", b"Name,ARR\nX,1\n", "text/csv"),
+    ]
+    at.file_uploader[0].set_value(files).run()
+    assert not at.exception, at.exception
+    button = at.button(key="imp:all")
+    assert button.label == "Import all 2 ready files"
+    assert any("2 of 3 files are ready" in c.value for c in at.caption)
+    button.click().run()
+    assert not at.exception, at.exception
+    assert set(at.selectbox(key="tables:chosen").options) == {"accounts", "usage"}
+    assert sum("Imported 2 rows" in s.value for s in at.success) == 2

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from workbench.errors import ImportBlocked
+from workbench.errors import ImportBlocked, WorkbenchError
 from workbench.export.tabular import to_csv_bytes, to_xlsx_bytes
 from workbench.ingest.kinds import KINDS, get_kind
 from workbench.ingest.mapping import Mapping, guess_kind
@@ -28,6 +29,7 @@ from workbench.ingest.xlsx_reader import list_sheets
 from workbench.storage import profiles
 from workbench.storage.tables import list_tables
 from workbench.ui.bootstrap import Context
+from workbench.ui.errors import flash
 from workbench.ui.uploads import SavedUpload
 
 NONE = "(not in file)"
@@ -87,10 +89,22 @@ def render_report(result: ImportResult, key: str) -> None:
         )
 
 
-def import_panel(ctx: Context, upload: SavedUpload) -> None:
-    """Everything needed to get one uploaded file into the workspace."""
+@dataclass(frozen=True)
+class Ready:
+    """An uploaded file whose check passed, with the choices made for it."""
+
+    upload: SavedUpload
+    options: ImportOptions
+    mapping: Mapping
+
+
+def import_panel(ctx: Context, upload: SavedUpload) -> Ready | None:
+    """Everything needed to get one uploaded file into the workspace.
+
+    Returns what "Import all" needs when the file can be imported as it is set up.
+    """
     if _done(upload):
-        return
+        return None
     con = ctx.con
     existing = {t.name: t.rows for t in list_tables(con)}
     sheet: str | None = None
@@ -186,7 +200,7 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
                 + " is chosen more than once.",
                 icon=":material/warning:",
             )
-            return
+            return None
         mapping = Mapping(kind_name, assignments)
         extras = mapping.extras(staged.columns)
         if extras:
@@ -201,7 +215,7 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
         unify = c2.checkbox(
             "Unify category spellings",
             key=_state_key(upload, "unify"),
-            help="Import 'enterprise' and 'Enterprise ' as the most common spelling.",
+            help="Import 'enterprise' and 'Enterprise ' as one spelling: the table's, else the most common.",
         )
         options = ImportOptions(
             kind=kind_name,
@@ -237,16 +251,10 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
     if c1.button(label, type="primary", disabled=bool(blocking), key=_state_key(upload, "go")):
         with st.spinner(f"Importing {upload.name}…"):
             try:
-                done = import_file(con, upload.path, options, mapping=mapping)
+                _import_one(ctx, Ready(upload, options, mapping))
             except ImportBlocked as exc:
                 st.error(exc.message)
-                return
-        skipped = done.report.rows_in_file - done.rows_imported
-        st.session_state[_state_key(upload, "done")] = (
-            f"Imported {done.rows_imported:,} rows into `{done.table}` ({mode})"
-            + (f", {skipped:,} left out" if skipped else "")
-            + f"; it now has {done.rows_in_table:,} rows."
-        )
+                return None
         st.rerun()
     if blocking:
         c1.caption(
@@ -268,6 +276,7 @@ def import_panel(ctx: Context, upload: SavedUpload) -> None:
             {"sheet": sheet, "date_order": date_order, "mapping": json.dumps(mapping.assignments)},
         )
         st.toast(f"Saved mapping profile '{saved.name}'. Next time this export maps itself.")
+    return None if blocking else Ready(upload, options, mapping)
 
 
 def _done(upload: SavedUpload) -> bool:
@@ -280,3 +289,49 @@ def _done(upload: SavedUpload) -> bool:
         del st.session_state[_state_key(upload, "done")]
         st.rerun()
     return True
+
+
+def _import_one(ctx: Context, item: Ready) -> str:
+    done = import_file(ctx.con, item.upload.path, item.options, mapping=item.mapping)
+    skipped = done.report.rows_in_file - done.rows_imported
+    message = (
+        f"Imported {done.rows_imported:,} rows into `{done.table}` ({item.options.mode})"
+        + (f", {skipped:,} left out" if skipped else "")
+        + f"; it now has {done.rows_in_table:,} rows."
+    )
+    st.session_state[_state_key(item.upload, "done")] = message
+    return message
+
+
+def import_all(ctx: Context, ready: list[Ready], total: int) -> None:
+    """One button for every file whose check passed (several files of one kind must append)."""
+    kinds = [r.options.kind for r in ready if r.options.mode == "replace"]
+    clash = sorted({k for k in kinds if kinds.count(k) > 1})
+    c1, c2 = st.columns([2, 5], vertical_alignment="center")
+    pressed = c1.button(
+        f"Import all {len(ready)} ready files",
+        type="primary",
+        disabled=not ready or bool(clash),
+        key="imp:all",
+    )
+    if clash:
+        c2.warning(
+            f"Several files replace `{', '.join(clash)}`: only the last would remain. "
+            "Set 'append' on all but one of them.",
+            icon=":material/warning:",
+        )
+    else:
+        c2.caption(
+            f"{len(ready)} of {total} files are ready; the others need attention in their tab."
+        )
+    if pressed:
+        bar = st.progress(0.0, text="Importing…")
+        for i, item in enumerate(ready, 1):
+            bar.progress((i - 1) / len(ready), text=f"Importing {item.upload.name}…")
+            try:
+                _import_one(ctx, item)
+            except WorkbenchError as exc:
+                st.error(f"{item.upload.name}: {exc.message}", icon=":material/error:")
+                return
+        flash(f"Imported {len(ready)} files.")
+        st.rerun()
