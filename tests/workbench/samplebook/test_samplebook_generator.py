@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from workbench.ingest.kinds import KINDS
 from workbench.samplebook import AS_OF, FILES, HEADERS, SEED, generate_book, write_sample
-from workbench.samplebook.generator import EXTRA_HEADERS
+from workbench.samplebook.schema import EXTRA_HEADERS
 
 SAMPLE_DIR = Path(__file__).resolve().parents[3] / "sample_data"
 SMALL = 200
