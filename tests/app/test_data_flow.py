@@ -60,7 +60,7 @@ def test_after_import_the_panel_shows_the_result_not_a_new_check(tmp_path, open_
     next(b for b in at.button if b.label.startswith("Import into")).click().run()
     assert not at.exception
     assert not at.error and all(w.icon == ":material/delete:" for w in at.warning)
-    assert any("Imported 2 rows into `accounts` (replace)" in s.value for s in at.success)
+    assert any("Imported 2 rows into `accounts` (new table)" in s.value for s in at.success)
     # Importing again is explicit, and then the page warns that existing rows get replaced.
     next(b for b in at.button if b.label == "Import this file again").click().run()
     assert any(b.label.startswith("Replace `accounts` (2 rows)") for b in at.button)
@@ -115,3 +115,23 @@ def test_import_all_ready_files(tmp_path, open_app):
     assert not at.exception, at.exception
     assert set(at.selectbox(key="tables:chosen").options) == {"accounts", "usage"}
     assert sum("Imported 2 rows" in s.value for s in at.success) == 2
+
+
+def test_after_deleting_the_chosen_table_the_picker_moves_on(
+    accounts_workspace, open_app, tmp_path
+):
+    from workbench.ingest.pipeline import ImportOptions, import_file
+    from workbench.storage.workspace import Workspace, connect
+
+    con = connect(Workspace(accounts_workspace))
+    usage = tmp_path / "u.csv"
+    usage.write_text("Account ID,Week Start,Active Users\nA1,2026-01-05,3\n")
+    import_file(con, usage, ImportOptions(kind="usage"))
+    con.close()
+    at = open_app(accounts_workspace, "data.py")
+    at.selectbox(key="tables:chosen").select("usage").run()
+    at.text_input(key="tables:confirm:usage").input("usage").run()
+    at.button(key="tables:del:usage").click().run()
+    assert not at.exception, at.exception
+    picker = at.selectbox(key="tables:chosen")
+    assert picker.options == ["accounts"] and picker.value == "accounts"

@@ -91,7 +91,8 @@ def swap_in(
     """
     target = qualified("main", kind.name)
     imported = int(con.execute(f"SELECT count(*) FROM {candidate}").fetchall()[0][0])
-    if options.mode == "append" and table_exists(con, kind.name):
+    existed = table_exists(con, kind.name)
+    if options.mode == "append" and existed:
         append_rows(con, candidate, target, kind.name)
     else:
         con.execute(f"DROP TABLE IF EXISTS {target}")
@@ -101,7 +102,7 @@ def swap_in(
         con,
         table_name=kind.name,
         kind=kind.name,
-        mode=options.mode,
+        mode=options.mode if existed else "create",
         file_name=staged.file_name,
         file_sha256=file_sha256,
         sheet=staged.sheet,

@@ -281,7 +281,9 @@ def run_import(
             problems=tuple(problems),
             rows_rejected=0 if rejected is None else len(rejected),
             date_order=plan.date_order,
-            notes=staged.notes + plan.notes + tuple(validate.emptied_notes(con, plan, candidate)),
+            notes=staged.notes
+            + plan.notes
+            + tuple(validate.emptied_notes(con, staged, plan, candidate)),
             column_types={p.target: p.type for p in plan.columns},
         )
         if not commit or report.blocking(options.skip_bad_rows):

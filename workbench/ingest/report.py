@@ -162,4 +162,6 @@ class ValidationReport:
         ]
         columns = ["severity", "problem", "file", "sheet", "row", "column", "value"]
         columns += ["rows affected", "message", "what to do"]
-        return pd.DataFrame(rows, columns=columns)
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["row"] = frame["row"].astype("Int64")  # whole numbers, empty where no row applies
+        return frame

@@ -24,7 +24,7 @@ from workbench.ingest.parse import (
     present_expr,
     raw_expr,
 )
-from workbench.ingest.report import Problem
+from workbench.ingest.report import Problem, plural
 from workbench.ingest.staged import StagedTable
 from workbench.storage.sql import quote_ident
 
@@ -117,8 +117,10 @@ def _detect_date_order(
     day_first: list[str] = []
     month_first: list[str] = []
     ambiguous: list[str] = []
+    counts: dict[str, int] = {}
     for i, src in enumerate(sources):
         max1, max2, n = row[3 * i], row[3 * i + 1], row[3 * i + 2]
+        counts[src] = int(n or 0)
         if not n:
             continue
         if max1 and max1 > 12 and max2 and max2 > 12:
@@ -193,6 +195,7 @@ def _detect_date_order(
                 sheet=staged.sheet,
                 column=src,
                 value=example,
+                rows_affected=counts[src],
             )
         )
     return "auto", problems, notes
@@ -331,7 +334,9 @@ def flag_columns(plan: Plan) -> list[str]:
     return [f(i) for i, p in enumerate(plan.columns) if p.checked for f in (_flag, _token)]
 
 
-def emptied_notes(con: duckdb.DuckDBPyConnection, plan: Plan, table: str) -> list[str]:
+def emptied_notes(
+    con: duckdb.DuckDBPyConnection, staged: StagedTable, plan: Plan, table: str
+) -> list[str]:
     """Sentences about cells read as empty because they held a null word ('N/A', '-', 'null')."""
     checked = [(i, p) for i, p in enumerate(plan.columns) if p.checked]
     if not checked:
@@ -341,12 +346,20 @@ def emptied_notes(con: duckdb.DuckDBPyConnection, plan: Plan, table: str) -> lis
         + ", ".join(f"count(*) FILTER (WHERE {_token(i)})" for i, _ in checked)
         + f" FROM {table}"
     ).fetchall()[0]
-    return [
-        f"Column '{p.source}' ({p.target}): {n:,} cell{'s' if n != 1 else ''} such as 'N/A' or '-' "
-        "read as empty."
-        for (_, p), n in zip(checked, counts, strict=True)
-        if n
-    ]
+    notes = []
+    for (_, p), n in zip(checked, counts, strict=True):
+        if not n:
+            continue
+        c = quote_ident(p.source)
+        words = con.execute(
+            f"SELECT DISTINCT trim({c}) FROM {quote_ident(staged.table)} "
+            f"WHERE {c} IS NOT NULL AND NOT {present_expr(c)} ORDER BY 1 LIMIT 4"
+        ).fetchall()
+        shown = ", ".join(f"'{w[0]}'" for w in words if w[0]) or "blank"
+        notes.append(
+            f"Column '{p.source}' ({p.target}): {plural(n, 'cell')} holding {shown} read as empty."
+        )
+    return notes
 
 
 def value_problems(

@@ -203,6 +203,7 @@ def _fetch(
 ) -> tuple[pd.DataFrame | None, int]:
     if cur.description is None:
         return None, 0
+    date_columns = [d[0] for d in cur.description if str(d[1]) == "DATE"]
     vectors = max(1, min(64, -(-(max_rows + 1) // _VECTOR_SIZE)))
     chunks: list[pd.DataFrame] = []
     fetched = 0
@@ -214,6 +215,9 @@ def _fetch(
             break
         fetched += len(chunk)
     whole = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+    for name in date_columns:  # pandas reads DATE as midnight timestamps; show them as dates
+        if name in whole.columns and pd.api.types.is_datetime64_any_dtype(whole[name]):
+            whole[name] = whole[name].dt.date
     if fetched <= max_rows:
         return whole, fetched
     df = whole.iloc[:max_rows].reset_index(drop=True)

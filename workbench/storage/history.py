@@ -80,13 +80,18 @@ def history_display(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             "when": df["imported_at"].dt.strftime("%Y-%m-%d %H:%M"),
             "table": df["table_name"],
             "action": df["mode"].map(
-                {"replace": "replaced", "append": "appended", "delete": "deleted"}
+                {
+                    "create": "created",
+                    "replace": "replaced",
+                    "append": "appended",
+                    "delete": "deleted",
+                }
             ),
             "file": df["file_name"].where(df["mode"] != "delete", ""),
             "sheet": df["sheet"].fillna(""),
-            "rows in file": df["rows_in_file"].where(df["mode"] != "delete"),
-            "imported": df["rows_imported"].where(df["mode"] != "delete"),
-            "left out": df["rows_skipped"].where(df["mode"] != "delete"),
+            "rows in file": df["rows_in_file"].astype("Int64").where(df["mode"] != "delete"),
+            "imported": df["rows_imported"].astype("Int64").where(df["mode"] != "delete"),
+            "left out": df["rows_skipped"].astype("Int64").where(df["mode"] != "delete"),
             "rows after": df["rows_in_table"],
             "sha256": df["file_sha256"].str.slice(0, 12),
         }

@@ -73,24 +73,34 @@ def profile(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
     for col_name, col_type, *_ in cols:
         c = quote_ident(col_name)
         stats = con.execute(
-            f"SELECT count({c}), approx_count_distinct({c}), CAST(min({c}) AS VARCHAR), "
-            f"CAST(max({c}) AS VARCHAR), CAST(mode({c}) AS VARCHAR) FROM {table}"
+            f"SELECT count({c}), count(DISTINCT {c}), min({c}), max({c}), mode({c}) FROM {table}"
         ).fetchall()[0]
         non_null = int(stats[0])
-        all_unique = non_null > 0 and int(stats[1]) >= 0.97 * non_null
+        all_unique = non_null > 0 and int(stats[1]) == non_null
         out.append(
             {
                 "column": col_name,
                 "type": col_type,
                 "filled": non_null,
                 "empty %": round(100 * (total - non_null) / total, 1) if total else 0.0,
-                "distinct (approx.)": int(stats[1]),
-                "min": stats[2],
-                "max": stats[3],
-                "most common": "(all different)" if all_unique else stats[4],
+                "distinct": int(stats[1]),
+                "min": _shown(stats[2]),
+                "max": _shown(stats[3]),
+                "most common": "(all different)" if all_unique else _shown(stats[4]),
             }
         )
     return pd.DataFrame(out)
+
+
+def _shown(value: object) -> str:
+    """A profile value as text: 1,500,000 not 1500000.0; dates without midnight."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
 
 
 def drop_table(con: duckdb.DuckDBPyConnection, name: str) -> int:

@@ -189,7 +189,7 @@ def import_panel(ctx: Context, upload: SavedUpload) -> Ready | None:
                 if chosen != NONE:
                     assignments[col.name] = chosen
                 why = reasons.get(col.name, "") if chosen == current else "chosen by you"
-                if why:
+                if why and not why.startswith("exact"):  # only the choices worth a second look
                     st.caption(why)
         used = list(assignments.values())
         doubles = sorted({h for h in used if used.count(h) > 1})
@@ -257,9 +257,15 @@ def import_panel(ctx: Context, upload: SavedUpload) -> Ready | None:
                 return None
         st.rerun()
     if blocking:
+        left = sorted({PROBLEM_KINDS[p.code].split(":")[0].rstrip(".") for p in blocking})
         c1.caption(
-            "Resolve the problems above first"
-            + (" (or skip bad rows)." if any(p.row_level for p in blocking) else ".")
+            "Still to resolve: "
+            + "; ".join(left)
+            + (
+                ". Or tick 'Skip rows that cannot be imported'."
+                if any(p.row_level for p in blocking) and not skip
+                else "."
+            )
         )
     name = c2.text_input(
         "Save this mapping as a profile",
@@ -292,10 +298,12 @@ def _done(upload: SavedUpload) -> bool:
 
 
 def _import_one(ctx: Context, item: Ready) -> str:
+    existed = item.options.kind in {t.name for t in list_tables(ctx.con)}
     done = import_file(ctx.con, item.upload.path, item.options, mapping=item.mapping)
     skipped = done.report.rows_in_file - done.rows_imported
+    action = item.options.mode if existed else "new table"
     message = (
-        f"Imported {done.rows_imported:,} rows into `{done.table}` ({item.options.mode})"
+        f"Imported {done.rows_imported:,} rows into `{done.table}` ({action})"
         + (f", {skipped:,} left out" if skipped else "")
         + f"; it now has {done.rows_in_table:,} rows."
     )

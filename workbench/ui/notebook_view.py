@@ -103,11 +103,13 @@ def _cell_controls(ctx: Context, nb: model.Notebook, cell: model.Cell, index: in
 
 def _result_view(nb: model.Notebook, cell: model.Cell, result: CellResult, ctx: Context) -> None:
     if not result.ok or result.df is None:
-        message = result.error or "The query failed."
-        if "does not exist" in message and "Table" in message:
+        first, _, detail = (result.error or "The query failed.").partition("\n")
+        if "does not exist" in first and "Table" in first:
             names = ", ".join(t.name for t in list_tables(ctx.con)) or "none yet"
-            message += f"\n\nTables in this workspace: {names}. Import more on the Data page."
-        st.error(message, icon=":material/error:")
+            first += f"\n\nTables in this workspace: {names}. Import more on the Data page."
+        st.error(first, icon=":material/error:")
+        if detail.strip():
+            st.code(detail.strip("\n"), language=None)  # keeps DuckDB's caret under the right spot
         return
     shown = f"showing the first {len(result.df):,}" if result.truncated else "all shown"
     st.caption(f"{result.row_count:,} rows ({shown}) · {result.elapsed_ms:,.0f} ms")

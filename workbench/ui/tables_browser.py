@@ -39,7 +39,12 @@ def tables_section(ctx: Context) -> None:
         hide_index=True,
         width="stretch",
     )
-    name = st.selectbox("Table", [t.name for t in infos], key="tables:chosen")
+    names = [t.name for t in infos]
+    if st.session_state.get("tables:chosen") not in names:
+        st.session_state["tables:chosen"] = names[
+            0
+        ]  # set before the widget exists (after a delete)
+    name = st.selectbox("Table", names, key="tables:chosen")
     if not name:
         return
     preview, prof, export, delete = st.tabs(["Preview", "Column profile", "Export", "Delete"])
@@ -78,7 +83,6 @@ def tables_section(ctx: Context) -> None:
             "Delete table", type="primary", disabled=typed != name, key=f"tables:del:{name}"
         ):
             n = tables.drop_table(ctx.con, name)
-            st.session_state.pop("tables:chosen", None)
             flash(f"Deleted table '{name}' ({n:,} rows).")
             st.rerun()
 
@@ -99,6 +103,8 @@ def reset_section(ctx: Context) -> None:
         "Replaces every table, the import history and the mapping profiles with the bundled sample "
         "book of business. Notebooks are kept."
     )
+    if st.session_state.pop("reset:done", False):
+        st.session_state["reset:sure"] = False  # untick before the widget exists
     sure = st.checkbox("I understand this replaces all tables", key="reset:sure")
     if st.button("Reset to sample workspace", disabled=not sure, key="reset:go"):
         bar = st.progress(0.0, text="Resetting…")
@@ -107,6 +113,6 @@ def reset_section(ctx: Context) -> None:
             bar.progress(fraction, text=message)
 
         counts = reset_to_sample(ctx.con, progress=report)
-        del st.session_state["reset:sure"]
+        st.session_state["reset:done"] = True
         flash("Sample workspace loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         st.rerun()

@@ -281,7 +281,7 @@ def test_null_words_read_as_empty_are_reported(con, write):
     text = "Account ID,ARR\nA1,n/a\nA2,-\nA3,5\n"
     r = import_file(con, write("acc.csv", text), ImportOptions(kind="accounts"))
     assert r.report.problems == ()
-    assert "Column 'ARR' (arr): 2 cells such as 'N/A' or '-' read as empty." in r.report.notes
+    assert "Column 'ARR' (arr): 2 cells holding '-', 'n/a' read as empty." in r.report.notes
 
 
 def test_unify_prefers_spelling_already_in_table_then_mixed_case(con, write):

@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS wb.import_history (
     imported_at   TIMESTAMP NOT NULL,
     table_name    VARCHAR NOT NULL,
     kind          VARCHAR NOT NULL,
-    mode          VARCHAR NOT NULL,      -- replace | append
+    mode          VARCHAR NOT NULL,      -- create | replace | append | delete
     file_name     VARCHAR NOT NULL,
     file_sha256   VARCHAR NOT NULL,
     sheet         VARCHAR,
