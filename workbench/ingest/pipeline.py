@@ -9,7 +9,6 @@ nothing changes.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +29,7 @@ from workbench.ingest.options import ImportOptions
 from workbench.ingest.report import Problem, ValidationReport
 from workbench.ingest.staged import StagedTable
 from workbench.ingest.xlsx_reader import stage_xlsx
-from workbench.storage.sql import qualified, quote_ident
+from workbench.storage.sql import qualified, quote_ident, quote_literal
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -137,16 +136,18 @@ def _rejected_frame(
     reasons = []
     for i, p in enumerate(plan.columns):
         if p.checked and not (skip_dates and p.type in ("date", "timestamp")):
-            reasons.append(f"CASE WHEN _bad_{i} THEN {_lit(f'{p.source}: cannot read value')} END")
+            reasons.append(
+                f"CASE WHEN _bad_{i} THEN {quote_literal(f'{p.source}: cannot read value')} END"
+            )
     for i, p in enumerate(plan.columns):
         if p.target in kind.required:
             not_bad = f" AND NOT _bad_{i}" if p.checked else ""
             reasons.append(
                 f"CASE WHEN {quote_ident(p.target)} IS NULL{not_bad} "
-                f"THEN {_lit(f'{p.source}: required value missing')} END"
+                f"THEN {quote_literal(f'{p.source}: required value missing')} END"
             )
     for cond, label in extra_conditions:
-        reasons.append(f"CASE WHEN {cond} THEN {_lit(label)} END")
+        reasons.append(f"CASE WHEN {cond} THEN {quote_literal(label)} END")
     if not reasons:
         return pd.DataFrame(), None
     reason_sql = f"concat_ws('; ', {', '.join(reasons)})"
@@ -160,10 +161,6 @@ def _rejected_frame(
     ).df()
     condition = f"{validate.ROW} IN (SELECT {validate.ROW} FROM ({bad}))"
     return df, condition
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def run_import(
@@ -369,7 +366,3 @@ def import_file(
             report=result,
         )
     return result
-
-
-def mapping_json(mapping: Mapping) -> str:
-    return json.dumps(mapping.to_json_dict(), sort_keys=True)
