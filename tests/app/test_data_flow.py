@@ -65,6 +65,9 @@ def test_after_import_the_panel_shows_the_result_not_a_new_check(tmp_path, open_
     next(b for b in at.button if b.label == "Import this file again").click().run()
     assert any(b.label.startswith("Replace `accounts` (2 rows)") for b in at.button)
     assert any("will be replaced by" in c.value for c in at.caption)
+    # The check is cached, but not across a change of the data: appending now repeats keys.
+    at.radio(key=next(r.key for r in at.radio if r.key.endswith(":mode"))).set_value("append").run()
+    assert any("is already in table 'accounts'" in m.value for m in at.markdown)
 
 
 def test_delete_table_needs_typed_name_then_confirms(accounts_workspace, open_app):
@@ -135,3 +138,16 @@ def test_after_deleting_the_chosen_table_the_picker_moves_on(
     assert not at.exception, at.exception
     picker = at.selectbox(key="tables:chosen")
     assert picker.options == ["accounts"] and picker.value == "accounts"
+
+
+def test_cached_check_is_redone_when_the_data_changes(tmp_path, open_app):
+    at = open_app(tmp_path / "ws", "data.py")
+    at.file_uploader[0].set_value(("a.csv", b"Account ID,ARR\nA1,10\nA2,20\n", "text/csv")).run()
+    at.radio(key=next(r.key for r in at.radio if r.key.endswith(":mode"))).set_value("append").run()
+    assert not any("already in table" in m.value for m in at.markdown)
+    next(b for b in at.button if b.label.startswith("Import into")).click().run()
+    next(b for b in at.button if b.label == "Import this file again").click().run()
+    # Same file, same choices as the check cached before the import (the panel was hidden,
+    # so the mode is chosen again): only the workspace changed, and the check sees it.
+    at.radio(key=next(r.key for r in at.radio if r.key.endswith(":mode"))).set_value("append").run()
+    assert any("is already in table 'accounts'" in m.value for m in at.markdown)

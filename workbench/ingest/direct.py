@@ -18,6 +18,7 @@ Both paths produce the same table; a test imports the same files both ways.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -30,7 +31,7 @@ from workbench.ingest.mapping import Mapping, check_mapping, suggest_mapping
 from workbench.ingest.options import ImportOptions
 from workbench.ingest.parse import SQL_TYPES, ParsePlan, plan_column
 from workbench.ingest.report import ValidationReport
-from workbench.ingest.staged import StagedTable
+from workbench.ingest.staged import StagedTable, sample_values
 from workbench.storage.sql import qualified, quote_ident
 
 SAMPLE_ROWS = 5000
@@ -145,11 +146,7 @@ def import_direct(
     sample, layout = _sample(con, path, sample_table)
     try:
         if mapping is None:
-            values = con.execute(f"SELECT * FROM {quote_ident(sample_table)} LIMIT 200").df()
-            samples = {
-                c: [v for v in values[c].tolist() if isinstance(v, str)] for c in sample.columns
-            }
-            suggestion = suggest_mapping(kind, sample.columns, samples)
+            suggestion = suggest_mapping(kind, sample.columns, sample_values(con, sample))
             mapping = suggestion.mapping
             guesses = tuple(suggestion.guess_notes())
         check_mapping(kind, mapping, sample.columns)
@@ -168,9 +165,9 @@ def import_direct(
     mapped = [p for p in plan.columns if p.target in {c.name for c in kind.columns}]
     extras = [p for p in plan.columns if p not in mapped]
     # DuckDB's reader parses DOUBLE and DATE as the general path's first, plain cast does
-    # (anything else fails the read: general path). It rounds '1.5' into a BIGINT and drops
-    # time-zone offsets, so integers and timestamps are read as text and converted below.
-    # Integers are read as DOUBLE, checked to be whole, then narrowed to BIGINT.
+    # (anything else fails the read: general path). It would round '1.5' into a BIGINT, so
+    # integers are read as DOUBLE, checked to be whole and narrowed; it drops time-zone
+    # offsets, so timestamps (like extra columns) are read as text and converted below.
     native = [p for p in mapped if p.type in NATIVE_TYPES]
     types = dict.fromkeys(sample.columns, "VARCHAR")
     for p in native:
@@ -179,7 +176,6 @@ def import_direct(
     select = ", ".join(f"{quote_ident(p.source)} AS {quote_ident(p.target)}" for p in plan.columns)
     candidate = qualified("main", f"__import_{uuid.uuid4().hex[:10]}")
     target = qualified("main", kind.name)
-    offset = layout.dialect.header_line + 1
     con.execute("BEGIN TRANSACTION")
     try:
         try:
@@ -230,6 +226,7 @@ def import_direct(
         ).fetchall()[0]
         if any(missing):
             raise NotDirect("missing required values")
+        exists = table_exists(con, kind.name)
         if kind.key and set(kind.key) <= {p.target for p in plan.columns}:
             key = ", ".join(quote_ident(k) for k in kind.key)
             repeats = con.execute(
@@ -237,7 +234,6 @@ def import_direct(
             ).fetchall()[0][0]
             if repeats:
                 raise NotDirect("repeated keys")
-            exists = table_exists(con, kind.name)
             if options.mode == "append" and exists:
                 on = " AND ".join(f"c.{quote_ident(k)} = t.{quote_ident(k)}" for k in kind.key)
                 clash = con.execute(
@@ -245,7 +241,6 @@ def import_direct(
                 ).fetchall()[0][0]
                 if clash:
                     raise NotDirect("keys already in the table")
-        exists = table_exists(con, kind.name)
         cats, unify = consistency.category_problems(
             con,
             sample,
@@ -253,22 +248,11 @@ def import_direct(
             plan,
             candidate,
             target if exists else None,
-            row_sql=f"(rowid + {offset})",
+            row_sql=sample.row_expr,  # the candidate keeps the file order, like the sample
         )
         if options.unify_categories and unify:
             consistency.apply_unify(con, candidate, unify)
-        staged = StagedTable(
-            table=candidate,
-            columns=sample.columns,
-            row_expr=f"(rowid + {offset})",
-            n_rows=n_rows,
-            file_name=path.name,
-            sheet=None,
-            header_row=layout.dialect.header_line,
-            decimal=layout.dialect.decimal,
-            encoding=layout.dialect.encoding,
-            delimiter=layout.dialect.delimiter,
-        )
+        staged = replace(sample, table=candidate, n_rows=n_rows)  # the whole file, as read
         report = ValidationReport(
             file=path.name,
             sheet=None,

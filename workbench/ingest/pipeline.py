@@ -27,7 +27,7 @@ from workbench.ingest.kinds import DatasetKind, get_kind
 from workbench.ingest.mapping import Mapping, MappingSuggestion, check_mapping, suggest_mapping
 from workbench.ingest.options import ImportOptions
 from workbench.ingest.report import Problem, ValidationReport
-from workbench.ingest.staged import StagedTable
+from workbench.ingest.staged import StagedTable, sample_values
 from workbench.ingest.xlsx_reader import stage_xlsx
 from workbench.storage.sql import qualified, quote_ident, quote_literal
 
@@ -90,14 +90,6 @@ def staged_file(
         yield staged
     finally:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staged.table)}")
-
-
-def sample_values(
-    con: duckdb.DuckDBPyConnection, staged: StagedTable, n: int = 200
-) -> dict[str, list[str]]:
-    """Up to ``n`` values per column, for mapping suggestions and previews."""
-    df = con.execute(f"SELECT * FROM {quote_ident(staged.table)} LIMIT {int(n)}").df()
-    return {c: [v for v in df[c].tolist() if isinstance(v, str)] for c in staged.columns if c in df}
 
 
 def staged_preview(
@@ -227,12 +219,12 @@ def run_import(
         validate.create_candidate(con, staged, plan, candidate)
         problems = pre + order_problems
         values = validate.value_problems(con, staged, kind, plan, candidate, max_examples)
-        if any(p.code == "ambiguous_date_order" for p in order_problems):
+        ambiguous_dates = any(p.code == "ambiguous_date_order" for p in order_problems)
+        if ambiguous_dates:
             # Dates fail only because the order is unknown: the question covers them.
             dated = {p.source for p in plan.columns if p.type in ("date", "timestamp")}
             values = [v for v in values if not (v.code == "bad_value" and v.column in dated)]
         problems += values
-        ambiguous_dates = any(p.code == "ambiguous_date_order" for p in order_problems)
         dup, dup_cond = consistency.duplicate_problems(
             con, staged, kind, plan, candidate, max_examples
         )

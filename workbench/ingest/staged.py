@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import duckdb
+
 from workbench.storage.sql import quote_ident, quote_literal
 
-__all__ = ["StagedTable", "quote_ident", "quote_literal", "unique_names"]
+__all__ = ["StagedTable", "quote_ident", "quote_literal", "sample_values", "unique_names"]
 
 
 @dataclass(frozen=True)
@@ -77,3 +79,11 @@ def unique_names(
         taken.add(name.casefold())
         names.append(name)
     return tuple(names)
+
+
+def sample_values(
+    con: duckdb.DuckDBPyConnection, staged: StagedTable, n: int = 200
+) -> dict[str, list[str]]:
+    """Up to ``n`` values per column, for mapping suggestions and kind guesses."""
+    df = con.execute(f"SELECT * FROM {quote_ident(staged.table)} LIMIT {int(n)}").df()
+    return {c: [v for v in df[c].tolist() if isinstance(v, str)] for c in staged.columns if c in df}

@@ -117,3 +117,11 @@ def last_import(con: duckdb.DuckDBPyConnection) -> ImportRecord | None:
         "rows_imported, rows_in_table FROM wb.import_history ORDER BY import_id DESC LIMIT 1"
     ).fetchall()
     return ImportRecord(*rows[0]) if rows else None
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """Changes with every import, deletion and reset: a cache key for anything read from tables."""
+    rows = con.execute(
+        "SELECT count(*), max(import_id), CAST(max(imported_at) AS VARCHAR) FROM wb.import_history"
+    ).fetchall()
+    return "/".join(str(v) for v in rows[0])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,24 +11,15 @@ import streamlit as st
 from workbench.errors import ImportBlocked, WorkbenchError
 from workbench.export.tabular import to_csv_bytes, to_xlsx_bytes
 from workbench.ingest.kinds import KINDS, get_kind
-from workbench.ingest.mapping import Mapping, guess_kind
-from workbench.ingest.pipeline import (
-    SPREADSHEET_SUFFIXES,
-    ImportOptions,
-    ImportResult,
-    import_file,
-    run_import,
-    sample_values,
-    staged_file,
-    staged_preview,
-    suggest_for,
-)
+from workbench.ingest.mapping import Mapping, guess_kind, suggest_mapping
+from workbench.ingest.pipeline import SPREADSHEET_SUFFIXES, ImportOptions, ImportResult, import_file
 from workbench.ingest.report import PROBLEM_KINDS
 from workbench.ingest.xlsx_reader import list_sheets
 from workbench.storage import profiles
 from workbench.storage.tables import list_tables
 from workbench.ui.bootstrap import Context
 from workbench.ui.errors import flash
+from workbench.ui.file_checks import check_file, read_file
 from workbench.ui.uploads import SavedUpload
 
 NONE = "(not in file)"
@@ -113,123 +103,123 @@ def import_panel(ctx: Context, upload: SavedUpload) -> Ready | None:
         sheet = st.selectbox(
             "Sheet", sheets, key=_state_key(upload, "sheet"), help="The sheet to import."
         )
-    with staged_file(con, upload.path, sheet=sheet) as staged:
-        kinds = list(KINDS.values())
-        kind_key = _state_key(upload, f"kind:{sheet}")
-        if kind_key not in st.session_state:
-            st.session_state[kind_key] = guess_kind(
-                kinds, staged.columns, sample_values(con, staged), upload.name
-            ).name
-        c1, c2, c3 = st.columns([2, 2, 3])
-        kind_name = c1.selectbox(
-            "Dataset kind",
-            list(KINDS),
-            format_func=lambda k: f"{KINDS[k].label} ({k})",
-            key=kind_key,
-            help="What the file holds; it becomes the table of that name.",
+    view = read_file(con, str(upload.path), upload.sha256, sheet)
+    staged = view.staged
+    kinds = list(KINDS.values())
+    kind_key = _state_key(upload, f"kind:{sheet}")
+    if kind_key not in st.session_state:
+        st.session_state[kind_key] = guess_kind(
+            kinds, staged.columns, view.samples, upload.name
+        ).name
+    c1, c2, c3 = st.columns([2, 2, 3])
+    kind_name = c1.selectbox(
+        "Dataset kind",
+        list(KINDS),
+        format_func=lambda k: f"{KINDS[k].label} ({k})",
+        key=kind_key,
+        help="What the file holds; it becomes the table of that name.",
+    )
+    mode = c2.radio(
+        "If the table exists",
+        ["replace", "append"],
+        horizontal=True,
+        key=_state_key(upload, "mode"),
+        help="Replace swaps the whole table atomically; append adds rows (keys must stay unique).",
+    )
+    if kind_name in existing:
+        verb = "replaced by" if mode == "replace" else "extended with"
+        c2.caption(
+            f"`{kind_name}` has {existing[kind_name]:,} rows; they will be {verb} this file's rows."
         )
-        mode = c2.radio(
-            "If the table exists",
-            ["replace", "append"],
-            horizontal=True,
-            key=_state_key(upload, "mode"),
-            help="Replace swaps the whole table atomically; append adds rows (keys must stay unique).",
+    date_order = c3.selectbox(
+        "Date order",
+        list(DATE_ORDERS),
+        format_func=lambda k: DATE_ORDERS[k],
+        key=_state_key(upload, "date_order"),
+    )
+    st.caption(
+        f"Read {staged.n_rows:,} rows × {len(staged.columns)} columns; header on row {staged.header_row}"
+        + (f" of sheet '{staged.sheet}'" if staged.sheet else "")
+        + (
+            f"; encoding {staged.encoding}, delimiter {staged.delimiter!r}"
+            if staged.encoding
+            else ""
         )
-        if kind_name in existing:
-            verb = "replaced by" if mode == "replace" else "extended with"
-            c2.caption(
-                f"`{kind_name}` has {existing[kind_name]:,} rows; they will be {verb} this file's rows."
-            )
-        date_order = c3.selectbox(
-            "Date order",
-            list(DATE_ORDERS),
-            format_func=lambda k: DATE_ORDERS[k],
-            key=_state_key(upload, "date_order"),
-        )
-        st.caption(
-            f"Read {staged.n_rows:,} rows × {len(staged.columns)} columns; header on row {staged.header_row}"
-            + (f" of sheet '{staged.sheet}'" if staged.sheet else "")
-            + (
-                f"; encoding {staged.encoding}, delimiter {staged.delimiter!r}"
-                if staged.encoding
-                else ""
-            )
-            + "."
-        )
-        with st.expander("Preview of the file as read", expanded=False):
-            st.dataframe(staged_preview(con, staged), height=260)
+        + "."
+    )
+    with st.expander("Preview of the file as read", expanded=False):
+        st.dataframe(view.preview, height=260)
 
-        # Mapping: a saved profile that fits wins over the suggestion.
-        suggestion = suggest_for(con, staged, kind_name)
-        profile = profiles.match_profile(con, kind_name, staged.columns)
-        base = profile.mapping if profile else suggestion.mapping
-        reasons = {c.column: f"{c.confidence}: {c.reason}" for c in suggestion.choices if c.source}
-        if profile:
-            st.caption(f"Mapping from saved profile **{profile.name}**.")
-            reasons = {c: f"profile '{profile.name}'" for c in base.assignments}
-        st.markdown(
-            "**Column mapping** — pick the file column for each canonical column "
-            "(* = required). Columns you do not map are kept as extra columns."
-        )
-        kind = get_kind(kind_name)
-        options_list = [NONE, *staged.columns]
-        prefix = _state_key(upload, f"map:{kind_name}:{sheet}:{profile.name if profile else ''}")
-        assignments: dict[str, str] = {}
-        grid = st.columns(3)
-        for i, col in enumerate(kind.columns):
-            current = base.assignments.get(col.name, NONE)
-            with grid[i % 3]:
-                chosen = st.selectbox(
-                    f"{col.name}{' *' if col.required else ''}",
-                    options_list,
-                    index=options_list.index(current) if current in options_list else 0,
-                    key=f"{prefix}:{col.name}",
-                    help=f"{col.description}. Known header names: {', '.join(col.synonyms[:6])}",
-                )
-                if chosen != NONE:
-                    assignments[col.name] = chosen
-                why = reasons.get(col.name, "") if chosen == current else "chosen by you"
-                if why and not why.startswith("exact"):  # only the choices worth a second look
-                    st.caption(why)
-        used = list(assignments.values())
-        doubles = sorted({h for h in used if used.count(h) > 1})
-        if doubles:
-            st.error(
-                "Each file column can feed one canonical column; "
-                + ", ".join(f"'{d}'" for d in doubles)
-                + " is chosen more than once.",
-                icon=":material/warning:",
+    # Mapping: a saved profile that fits wins over the suggestion.
+    kind = get_kind(kind_name)
+    suggestion = suggest_mapping(kind, staged.columns, view.samples)
+    profile = profiles.match_profile(con, kind_name, staged.columns)
+    base = profile.mapping if profile else suggestion.mapping
+    reasons = {c.column: f"{c.confidence}: {c.reason}" for c in suggestion.choices if c.source}
+    if profile:
+        st.caption(f"Mapping from saved profile **{profile.name}**.")
+        reasons = {c: f"profile '{profile.name}'" for c in base.assignments}
+    st.markdown(
+        "**Column mapping** — pick the file column for each canonical column "
+        "(* = required). Columns you do not map are kept as extra columns."
+    )
+    options_list = [NONE, *staged.columns]
+    prefix = _state_key(upload, f"map:{kind_name}:{sheet}:{profile.name if profile else ''}")
+    assignments: dict[str, str] = {}
+    grid = st.columns(3)
+    for i, col in enumerate(kind.columns):
+        current = base.assignments.get(col.name, NONE)
+        with grid[i % 3]:
+            chosen = st.selectbox(
+                f"{col.name}{' *' if col.required else ''}",
+                options_list,
+                index=options_list.index(current) if current in options_list else 0,
+                key=f"{prefix}:{col.name}",
+                help=f"{col.description}. Known header names: {', '.join(col.synonyms[:6])}",
             )
-            return None
-        mapping = Mapping(kind_name, assignments)
-        extras = mapping.extras(staged.columns)
-        if extras:
-            st.caption("Kept as extra columns: " + ", ".join(f"`{e}`" for e in extras))
+            if chosen != NONE:
+                assignments[col.name] = chosen
+            why = reasons.get(col.name, "") if chosen == current else "chosen by you"
+            if why and not why.startswith("exact"):  # only the choices worth a second look
+                st.caption(why)
+    used = list(assignments.values())
+    doubles = sorted({h for h in used if used.count(h) > 1})
+    if doubles:
+        st.error(
+            "Each file column can feed one canonical column; "
+            + ", ".join(f"'{d}'" for d in doubles)
+            + " is chosen more than once.",
+            icon=":material/warning:",
+        )
+        return None
+    mapping = Mapping(kind_name, assignments)
+    extras = mapping.extras(staged.columns)
+    if extras:
+        st.caption("Kept as extra columns: " + ", ".join(f"`{e}`" for e in extras))
 
-        c1, c2 = st.columns(2)
-        skip = c1.checkbox(
-            "Skip rows that cannot be imported",
-            key=_state_key(upload, "skip"),
-            help="Import the good rows; download the bad ones to fix them.",
-        )
-        unify = c2.checkbox(
-            "Unify category spellings",
-            key=_state_key(upload, "unify"),
-            help="Import 'enterprise' and 'Enterprise ' as one spelling: the table's, else the most common.",
-        )
-        options = ImportOptions(
-            kind=kind_name,
-            mode=mode,  # type: ignore[arg-type]
-            date_order=date_order,  # type: ignore[arg-type]
-            skip_bad_rows=skip,
-            unify_categories=unify,
-            sheet=sheet,
-            profile=profile.name if profile else None,
-        )
-        result = run_import(con, staged, mapping, options, file_sha256=upload.sha256, commit=False)
-        st.markdown("**Validation**")
-        render_report(result, _state_key(upload, "report"))
-        headers = staged.columns
+    c1, c2 = st.columns(2)
+    skip = c1.checkbox(
+        "Skip rows that cannot be imported",
+        key=_state_key(upload, "skip"),
+        help="Import the good rows; download the bad ones to fix them.",
+    )
+    unify = c2.checkbox(
+        "Unify category spellings",
+        key=_state_key(upload, "unify"),
+        help="Import 'enterprise' and 'Enterprise ' as one spelling: the table's, else the most common.",
+    )
+    options = ImportOptions(
+        kind=kind_name,
+        mode=mode,  # type: ignore[arg-type]
+        date_order=date_order,  # type: ignore[arg-type]
+        skip_bad_rows=skip,
+        unify_categories=unify,
+        sheet=sheet,
+        profile=profile.name if profile else None,
+    )
+    result = check_file(con, upload.path, upload.sha256, mapping, options)
+    st.markdown("**Validation**")
+    render_report(result, _state_key(upload, "report"))
 
     blocking = result.report.blocking(skip)
     rows_now = existing.get(kind_name)
@@ -278,8 +268,8 @@ def import_panel(ctx: Context, upload: SavedUpload) -> Ready | None:
             con,
             name,
             mapping,
-            headers,
-            {"sheet": sheet, "date_order": date_order, "mapping": json.dumps(mapping.assignments)},
+            staged.columns,
+            {"sheet": sheet, "date_order": date_order},
         )
         st.toast(f"Saved mapping profile '{saved.name}'. Next time this export maps itself.")
     return None if blocking else Ready(upload, options, mapping)
