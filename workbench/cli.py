@@ -159,10 +159,8 @@ def cmd_import(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     _report(result)
     _write_rejected(result, args.rejected_out)
     if args.save_profile:
-        with staged_file(con, args.path, sheet=args.sheet) as staged:
-            headers = staged.columns
         profiles.save_profile(
-            con, args.save_profile, result.mapping, headers, {"sheet": args.sheet}
+            con, args.save_profile, result.mapping, result.report.headers, {"sheet": args.sheet}
         )
         print(f"Saved mapping profile '{args.save_profile}'.")
     if result.committed:

@@ -52,7 +52,7 @@ def test_sql_is_read_only(run, write):
     assert "1 rows" in run("tables")[1]
 
 
-def test_mapping_profile_and_dry_run(run, write):
+def test_mapping_profile_and_dry_run(run, write, ws):
     path = write("crm.csv", "Ref,Company\nA1,Acme\n")
     code, out, _ = run(
         "import",
@@ -70,6 +70,12 @@ def test_mapping_profile_and_dry_run(run, write):
     code, out, _ = run("import", str(path), "--kind", "accounts", "--mapping", "crm")
     assert code == 0 and "Imported 1 rows" in out
     assert "crm" in run("profiles")[1]
+    from workbench.storage.profiles import get_profile
+    from workbench.storage.workspace import connect
+
+    con = connect(ws)
+    assert get_profile(con, "crm").headers == ("Ref", "Company")
+    con.close()
 
 
 def test_delete_needs_yes(run, write):

@@ -264,6 +264,7 @@ def import_direct(
             + plan.notes
             + guesses,
             column_types={p.target: p.type for p in plan.columns},
+            headers=sample.columns,
         )
         imported, in_table, import_id = swap_in(
             con,

@@ -177,7 +177,11 @@ def run_import(
     target_name = kind.name
     target = qualified("main", target_name)
     base = dict(
-        file=staged.file_name, sheet=staged.sheet, kind=kind.name, rows_in_file=staged.n_rows
+        file=staged.file_name,
+        sheet=staged.sheet,
+        kind=kind.name,
+        rows_in_file=staged.n_rows,
+        headers=staged.columns,
     )
 
     # A file with a header and no rows never gets here: the readers refuse it, naming the file.

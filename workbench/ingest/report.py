@@ -106,6 +106,9 @@ class ValidationReport:
     date_order: str | None = None
     notes: tuple[str, ...] = ()
     column_types: dict[str, str] = field(default_factory=dict)
+    headers: tuple[
+        str, ...
+    ] = ()  # the file's columns as read (what a mapping profile is made from)
 
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]

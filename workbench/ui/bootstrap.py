@@ -13,7 +13,7 @@ from workbench.config import Settings, load_settings
 from workbench.errors import WorkbenchError
 from workbench.ingest.sample import is_empty, reset_to_sample
 from workbench.storage.workspace import Workspace, connect
-from workbench.ui.errors import show_flash
+from workbench.ui.errors import show_error, show_flash
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Context:
     con: duckdb.DuckDBPyConnection
 
 
-@st.cache_resource(show_spinner="Opening the workspace…")
+@st.cache_resource(show_spinner="Opening the workspace (a first start loads the sample book)…")
 def _connection(root: str) -> duckdb.DuckDBPyConnection:
     """One connection per workspace for the server process; pages take cursors from it."""
     ws = Workspace(Path(root))
@@ -41,10 +41,7 @@ def bootstrap() -> Context:
     try:
         base = _connection(str(settings.workspace))
     except WorkbenchError as exc:
-        st.error(
-            exc.message + (f"\n\n**What to do:** {exc.hint}" if exc.hint else ""),
-            icon=":material/lock:",
-        )
+        show_error(exc)
         st.stop()
     show_flash()
     return Context(settings, Workspace(settings.workspace), base.cursor())

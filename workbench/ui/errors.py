@@ -38,8 +38,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - the one place errors become messages
-        if type(exc).__name__ in ("RerunException", "StopException"):
-            raise
+        # st.rerun/st.stop raise BaseException subclasses, so they pass through untouched.
         show_error(exc)
 
 

@@ -24,8 +24,9 @@ def render_sidebar(ctx: Context) -> None:
             )
         last = last_import(ctx.con)
         if last:
-            verb = "Deleted" if last.mode == "delete" else "Imported"
-            what = last.file_name or last.table_name
-            st.caption(
-                f"Last change: {verb} {what} → `{last.table_name}` · {last.imported_at:%Y-%m-%d %H:%M}"
+            change = (
+                f"deleted `{last.table_name}`"
+                if last.mode == "delete"
+                else f"{last.file_name} → `{last.table_name}`"
             )
+            st.caption(f"Last change: {change} · {last.imported_at:%Y-%m-%d %H:%M}")

@@ -41,9 +41,8 @@ def tables_section(ctx: Context) -> None:
     )
     names = [t.name for t in infos]
     if st.session_state.get("tables:chosen") not in names:
-        st.session_state["tables:chosen"] = names[
-            0
-        ]  # set before the widget exists (after a delete)
+        # After a delete: choose again before the widget exists (Streamlit forbids it after).
+        st.session_state["tables:chosen"] = names[0]
     name = st.selectbox("Table", names, key="tables:chosen")
     if not name:
         return
