@@ -16,3 +16,20 @@ def quote_literal(value: str) -> str:
 def qualified(schema: str, table: str) -> str:
     """``schema.table`` with both parts quoted."""
     return f"{quote_ident(schema)}.{quote_ident(table)}"
+
+
+class Params:
+    """Named parameters for one generated statement: values never enter the SQL text.
+
+    ``add(value)`` returns a placeholder such as ``$p3``; ``values`` is the dict
+    to pass to ``con.execute(sql, values)``.
+    """
+
+    def __init__(self, prefix: str = "p") -> None:
+        self.prefix = prefix
+        self.values: dict[str, object] = {}
+
+    def add(self, value: object) -> str:
+        name = f"{self.prefix}{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"

@@ -1,0 +1,453 @@
+"""One condition at a time: SQL, parameters, a sentence, and the same decision in Python.
+
+``compile_condition`` turns a condition into a value expression (the account's
+actual value) and a pass expression over that value, the way datasette's
+filters turn a filter into a WHERE clause and an English sentence. The pass
+expression is always ``coalesce(..., false)``: a missing value never satisfies
+a comparison (use ``is_missing`` to catch it). ``decide`` makes the same
+decision from the value in Python; the preview's reasons use it and a test
+checks it against the SQL for every account.
+
+Text comparisons (eq, ne, in, not_in) ignore case.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from workbench.errors import WorkflowInvalid
+from workbench.storage.sql import Params, quote_ident
+from workbench.workflow.facts import Fact, FactsQuery, change_fact
+from workbench.workflow.model import (
+    Between,
+    Change,
+    Compare,
+    Condition,
+    Count,
+    InList,
+    Missing,
+    WithinDays,
+)
+
+_OPS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "=", "ne": "<>"}
+_WORDS = {
+    "lt": "below",
+    "le": "at most",
+    "gt": "above",
+    "ge": "at least",
+    "eq": "is",
+    "ne": "is not",
+}
+_LABELS = {
+    "arr": "ARR",
+    "nps_score": "NPS score",
+    "nps_category": "NPS category",
+    "nps_comment": "NPS comment",
+    "csat_recent": "recent CSAT",
+    "csm_owner": "CSM owner",
+}
+COUNT_DEFAULT_DAYS = {"tickets_opened": 90, "csm_touches": 90, "survey_responses": 365}
+_COUNT_TABLES = {
+    "open_tickets": ("tickets", "opened_at"),
+    "tickets_opened": ("tickets", "opened_at"),
+    "csm_touches": ("activity", "date"),
+    "survey_responses": ("surveys", "responded_at"),
+}
+
+
+def label(name: str) -> str:
+    """A fact name as words: ``health_score`` -> ``health score``."""
+    if name in _LABELS:
+        return _LABELS[name]
+    if name.startswith("open_tickets_"):
+        return f"open {name.removeprefix('open_tickets_').upper()} tickets"
+    return name.replace("_", " ")
+
+
+def show(value: Any) -> str:
+    """A value as a person reads it in a reason."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "missing"
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    """A condition compiled against the facts of a workspace.
+
+    Attributes:
+        id: Stable name (the written id or ``fact_op``).
+        condition: The model object.
+        sentence: The condition in words ("health score below 60").
+        value_sql: SQL of the account's actual value, over the facts alias ``f``.
+        pass_sql: SQL of the decision over a value column placeholder ``{v}``.
+        params: Parameter values used by ``value_sql`` and ``pass_sql`` (named).
+        ctes: Extra CTEs the value needs (count conditions).
+        joins: LEFT JOINs of those CTEs onto ``f``.
+        threshold: The numeric threshold a sweep moves, or None if not sweepable.
+        unit: What the threshold counts ("points", "days", "%", "tickets").
+    """
+
+    id: str
+    condition: Any
+    sentence: str
+    value_sql: str
+    pass_sql: str
+    params: dict[str, object] = field(default_factory=dict)
+    ctes: tuple[str, ...] = ()
+    joins: tuple[str, ...] = ()
+    threshold: float | None = None
+    unit: str = ""
+
+    def pass_on(self, value_column: str) -> str:
+        """The pass expression applied to a value column."""
+        return self.pass_sql.replace("{v}", value_column)
+
+    def sweep_pass(self, value_column: str, threshold_sql: str) -> str:
+        """The pass expression with the threshold replaced by ``threshold_sql`` (for sweeps)."""
+        c = self.condition
+        v = value_column
+        if isinstance(c, Compare):
+            return f"coalesce({v} {_OPS[c.op]} {threshold_sql}, false)"
+        if isinstance(c, WithinDays):
+            return f"coalesce({v} BETWEEN 0 AND {threshold_sql}, false)"
+        if isinstance(c, Change):
+            if c.direction == "down":
+                return f"coalesce({v} < -({threshold_sql}), false)"
+            return f"coalesce({v} > {threshold_sql}, false)"
+        if isinstance(c, Count):
+            return f"coalesce({v} >= {threshold_sql}, false)"
+        raise WorkflowInvalid(f"Condition '{self.id}' has no numeric threshold to sweep.")
+
+    def with_threshold(self, threshold: float) -> Any:
+        """The condition with its threshold replaced (for "apply this threshold")."""
+        c = self.condition
+        if isinstance(c, Compare):
+            return c.model_copy(update={"value": threshold})
+        if isinstance(c, WithinDays):
+            return c.model_copy(update={"days": int(threshold)})
+        if isinstance(c, Change):
+            return c.model_copy(update={"pct": float(threshold)})
+        if isinstance(c, Count):
+            return c.model_copy(update={"at_least": int(threshold)})
+        raise WorkflowInvalid(f"Condition '{self.id}' has no numeric threshold.")
+
+    def reason(self, value: Any) -> str:
+        """The sentence with the account's actual value."""
+        return f"{self.sentence}: {describe_value(self.condition, value)}"
+
+
+def describe_value(cond: Any, value: Any) -> str:
+    """An account's value for a condition, in words."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "missing"
+    if isinstance(cond, WithinDays):
+        d = int(value)
+        if cond.direction == "next":
+            return "today" if d == 0 else (f"in {d} days" if d > 0 else f"{-d} days ago")
+        return "today" if d == 0 else (f"{d} days ago" if d > 0 else f"in {-d} days")
+    if isinstance(cond, Change):
+        return f"{value:+.1f}%"
+    return show(value)
+
+
+def _fact(cid: str, name: str, facts: FactsQuery) -> Fact:
+    f = facts.fact(name)
+    if f is None:
+        names = ", ".join(x.name for x in facts.facts)
+        raise WorkflowInvalid(
+            f"Condition '{cid}' uses '{name}', which this workspace does not have.",
+            f"Use one of the facts: {names}." if names else "Import an accounts file first.",
+        )
+    return f
+
+
+def _typed(cid: str, f: Fact, value: Any) -> Any:
+    """A written value as the fact's type, or a clear error."""
+    if f.type == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise WorkflowInvalid(
+                f"Condition '{cid}' compares the number fact '{f.name}' with {value!r}.",
+                "Write a number (no quotes), e.g. 60.",
+            )
+        return float(value)
+    if f.type == "date":
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise WorkflowInvalid(
+                f"Condition '{cid}' compares the date fact '{f.name}' with {value!r}.",
+                "Write a date as YYYY-MM-DD, or use within_days for a window.",
+            ) from None
+    if f.type == "boolean":
+        if not isinstance(value, bool):
+            raise WorkflowInvalid(
+                f"Condition '{cid}' compares the yes/no fact '{f.name}' with {value!r}.",
+                "Write true or false.",
+            )
+        return value
+    return str(value)
+
+
+def _num(v: float) -> str:
+    return f"{v:g}"
+
+
+def compile_condition(
+    cid: str, cond: Condition, facts: FactsQuery, params: Params
+) -> CompiledCondition:
+    """Compile one condition against the workspace's facts.
+
+    Raises:
+        WorkflowInvalid: The condition names a fact the workspace does not have,
+            or compares it with a value of the wrong type; the hint lists what exists.
+    """
+    before = set(params.values)
+
+    def used() -> dict[str, object]:
+        return {k: v for k, v in params.values.items() if k not in before}
+
+    if isinstance(cond, Compare):
+        f = _fact(cid, cond.fact, facts)
+        value = _typed(cid, f, cond.value)
+        v_sql = "{v}"
+        if f.type == "text":
+            if cond.op not in ("eq", "ne"):
+                raise WorkflowInvalid(
+                    f"Condition '{cid}' uses {cond.op} on the text fact '{f.name}'.",
+                    "Text facts take eq, ne, in, not_in, is_missing or is_present.",
+                )
+            v_sql, value = "lower({v})", str(value).lower()
+        ph = params.add(value)
+        return CompiledCondition(
+            cid,
+            cond,
+            f"{label(f.name)} {_WORDS[cond.op]} {show(cond.value)}",
+            f"f.{quote_ident(f.name)}",
+            f"coalesce({v_sql} {_OPS[cond.op]} {ph}, false)",
+            used(),
+            threshold=float(value) if f.type == "number" else None,
+        )
+    if isinstance(cond, Between):
+        f = _fact(cid, cond.fact, facts)
+        if f.type not in ("number", "date"):
+            raise WorkflowInvalid(
+                f"Condition '{cid}' uses between on the {f.type} fact '{f.name}'.",
+                "between needs a number or date fact.",
+            )
+        lo, hi = params.add(_typed(cid, f, cond.low)), params.add(_typed(cid, f, cond.high))
+        return CompiledCondition(
+            cid,
+            cond,
+            f"{label(f.name)} between {show(cond.low)} and {show(cond.high)}",
+            f"f.{quote_ident(f.name)}",
+            f"coalesce({{v}} BETWEEN {lo} AND {hi}, false)",
+            used(),
+        )
+    if isinstance(cond, InList):
+        f = _fact(cid, cond.fact, facts)
+        values = [_typed(cid, f, v) for v in cond.values]
+        v_sql = "{v}"
+        if f.type == "text":
+            values = [str(v).lower() for v in values]
+            v_sql = "lower({v})"
+        phs = ", ".join(params.add(v) for v in values)
+        neg = "NOT " if cond.op == "not_in" else ""
+        words = "is one of" if cond.op == "in" else "is none of"
+        return CompiledCondition(
+            cid,
+            cond,
+            f"{label(f.name)} {words} {', '.join(show(v) for v in cond.values)}",
+            f"f.{quote_ident(f.name)}",
+            f"coalesce({v_sql} {neg}IN ({phs}), false)",
+            used(),
+        )
+    if isinstance(cond, Missing):
+        f = _fact(cid, cond.fact, facts)
+        missing = cond.op == "is_missing"
+        return CompiledCondition(
+            cid,
+            cond,
+            f"{label(f.name)} {'is missing' if missing else 'is known'}",
+            f"f.{quote_ident(f.name)}",
+            "({v} IS NULL)" if missing else "({v} IS NOT NULL)",
+            used(),
+        )
+    if isinstance(cond, WithinDays):
+        f = _fact(cid, cond.fact, facts)
+        if f.type != "date":
+            dates = ", ".join(x.name for x in facts.facts if x.type == "date")
+            raise WorkflowInvalid(
+                f"Condition '{cid}' uses within_days on '{f.name}', which is not a date.",
+                f"Use one of the date facts: {dates}.",
+            )
+        col = f"f.{quote_ident(f.name)}"
+        value = (
+            f"date_diff('day', f.as_of, {col})"
+            if cond.direction == "next"
+            else f"date_diff('day', {col}, f.as_of)"
+        )
+        ph = params.add(cond.days)
+        span = "next" if cond.direction == "next" else "last"
+        return CompiledCondition(
+            cid,
+            cond,
+            f"{label(f.name)} within the {span} {cond.days} days",
+            value,
+            f"coalesce({{v}} BETWEEN 0 AND {ph}, false)",
+            used(),
+            threshold=float(cond.days),
+            unit="days",
+        )
+    if isinstance(cond, Change):
+        name = change_fact(cond.metric, cond.window_days, facts.usage_days)
+        if facts.fact(name) is None:
+            metrics = [
+                x.name.removesuffix("_change_pct")
+                for x in facts.facts
+                if x.name.endswith("_change_pct")
+            ]
+            raise WorkflowInvalid(
+                f"Condition '{cid}' watches the usage metric '{cond.metric}', "
+                "which this workspace does not have.",
+                f"Use one of: {', '.join(metrics)}." if metrics else "Import a usage file first.",
+            )
+        ph = params.add(cond.pct)
+        cmp = f"{{v}} < -{ph}" if cond.direction == "down" else f"{{v}} > {ph}"
+        return CompiledCondition(
+            cid,
+            cond,
+            f"{label(cond.metric)} {cond.direction} more than {_num(cond.pct)}% "
+            f"(last {cond.window_days} days vs the {cond.window_days} before)",
+            f"f.{quote_ident(name)}",
+            f"coalesce({cmp}, false)",
+            used(),
+            threshold=cond.pct,
+            unit="%",
+        )
+    if isinstance(cond, Count):
+        return _count(cid, cond, facts, params, before)
+    raise WorkflowInvalid(f"Condition '{cid}' has an unknown operator.")  # pragma: no cover
+
+
+def _count(
+    cid: str, cond: Count, facts: FactsQuery, params: Params, before: set[str]
+) -> CompiledCondition:
+    table, date_col = _COUNT_TABLES[cond.source]
+    has = {f.source for f in facts.facts}
+    if table not in has:
+        raise WorkflowInvalid(
+            f"Condition '{cid}' counts {cond.source.replace('_', ' ')}, "
+            f"but this workspace has no {table} table.",
+            f"Import a {table} file on the Data page, or remove the condition.",
+        )
+    where = [f"x.{quote_ident(date_col)} < d.as_of"]
+    if cond.source == "open_tickets":
+        if facts.fact("open_tickets") is None:
+            raise WorkflowInvalid(
+                f"Condition '{cid}' counts open tickets, but the tickets table has no closed_at "
+                "or status column to tell open from closed.",
+                "Map the closed date or status column when importing tickets.",
+            )
+        where.append("(x.closed_at IS NULL OR x.closed_at >= d.as_of)")
+        span = ""
+    else:
+        days = cond.within_days or COUNT_DEFAULT_DAYS[cond.source]
+        where.append(f"x.{quote_ident(date_col)} >= d.as_of - {params.add(days)}::INTEGER")
+        span = f" in the last {days} days"
+    pri = ""
+    if cond.priority:
+        phs = ", ".join(params.add(p.lower()) for p in cond.priority)
+        where.append(f"lower(x.priority) IN ({phs})")
+        pri = "/".join(cond.priority) + " "
+    at = params.add(cond.at_least)
+    cte = f"cnt_{_ident(cid)}"
+    sql = (
+        f"{cte} AS (SELECT x.account_id, d.as_of, count(*) AS n FROM {quote_ident(table)} x "
+        f"JOIN dates d ON {' AND '.join(where)} GROUP BY ALL)"
+    )
+    noun = {
+        "open_tickets": f"open {pri}tickets",
+        "tickets_opened": f"{pri}tickets opened",
+        "csm_touches": "CSM touches",
+        "survey_responses": "survey responses",
+    }[cond.source]
+    return CompiledCondition(
+        cid,
+        cond,
+        f"at least {cond.at_least} {noun}{span}",
+        f"coalesce({cte}.n, 0)",
+        f"coalesce({{v}} >= {at}, false)",
+        {k: v for k, v in params.values.items() if k not in before},
+        ctes=(sql,),
+        joins=(f"LEFT JOIN {cte} ON {cte}.account_id = f.account_id AND {cte}.as_of = f.as_of",),
+        threshold=float(cond.at_least),
+        unit="",
+    )
+
+
+def _ident(cid: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in cid)
+
+
+def decide(cond: Any, value: Any) -> bool:
+    """The condition's decision for an account's value, in Python (mirrors the SQL)."""
+    if isinstance(value, float) and math.isnan(value):
+        value = None
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime().date()
+    elif isinstance(value, datetime):
+        value = value.date()
+    if isinstance(cond, Missing):
+        return (value is None) == (cond.op == "is_missing")
+    if value is None:
+        return False
+    if isinstance(cond, Compare):
+        target = cond.value
+        if isinstance(value, str):
+            if cond.op == "eq":
+                return value.lower() == str(target).lower()
+            return value.lower() != str(target).lower()
+        if isinstance(value, date) and not isinstance(target, date):
+            target = date.fromisoformat(str(target))
+        return {
+            "lt": value < target,
+            "le": value <= target,
+            "gt": value > target,
+            "ge": value >= target,
+            "eq": value == target,
+            "ne": value != target,
+        }[cond.op]
+    if isinstance(cond, Between):
+        lo, hi = cond.low, cond.high
+        if isinstance(value, date):
+            lo, hi = (x if isinstance(x, date) else date.fromisoformat(str(x)) for x in (lo, hi))
+        return bool(lo <= value <= hi)
+    if isinstance(cond, InList):
+        if isinstance(value, str):
+            hit = value.lower() in {str(v).lower() for v in cond.values}
+        else:
+            hit = any(value == v for v in cond.values)
+        return hit if cond.op == "in" else not hit
+    if isinstance(cond, WithinDays):
+        return 0 <= value <= cond.days
+    if isinstance(cond, Change):
+        return value < -cond.pct if cond.direction == "down" else value > cond.pct
+    if isinstance(cond, Count):
+        return bool(value >= cond.at_least)
+    raise TypeError(cond)  # pragma: no cover

@@ -1,0 +1,338 @@
+"""The workflow model: one bounded workflow as typed, validated policy-as-code.
+
+A workflow is written as YAML, parsed into these pydantic models, and compiled
+to SQL by ``workflow.compiler``. Every condition names a fact of the account
+facts view (``workflow.facts``); the compiler checks the names against the
+workspace, this module checks the shape.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Route = Literal["automated", "human", "manager"]
+Scalar = float | int | str | date
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Cond(_Strict):
+    id: str | None = Field(
+        None, description="Short name used by the sweep and in reasons; generated when omitted."
+    )
+
+
+class Compare(_Cond):
+    """``fact`` compared with a value: lt, le, gt, ge, eq, ne."""
+
+    op: Literal["lt", "le", "gt", "ge", "eq", "ne"]
+    fact: str
+    value: Scalar
+
+
+class Between(_Cond):
+    """``low <= fact <= high`` (inclusive)."""
+
+    op: Literal["between"]
+    fact: str
+    low: Scalar
+    high: Scalar
+
+
+class InList(_Cond):
+    """``fact`` is (or is not) one of ``values``."""
+
+    op: Literal["in", "not_in"]
+    fact: str
+    values: list[Scalar] = Field(min_length=1)
+
+
+class Missing(_Cond):
+    """``fact`` has no value (``is_missing``) or has one (``is_present``)."""
+
+    op: Literal["is_missing", "is_present"]
+    fact: str
+
+
+class WithinDays(_Cond):
+    """A date fact falls within the next (or last) ``days`` days of the as-of date."""
+
+    op: Literal["within_days"]
+    fact: str
+    days: int = Field(ge=0, le=3650)
+    direction: Literal["next", "last"] = "next"
+
+
+class Change(_Cond):
+    """A usage metric changed by more than ``pct`` percent: last ``window_days`` vs the window before."""
+
+    op: Literal["change"]
+    metric: str
+    window_days: int = Field(30, ge=1, le=365)
+    direction: Literal["down", "up"] = "down"
+    pct: float = Field(gt=0, le=1000)
+
+
+CountSource = Literal["open_tickets", "tickets_opened", "csm_touches", "survey_responses"]
+
+
+class Count(_Cond):
+    """At least ``at_least`` rows of a source for the account (open P1 tickets, touches…)."""
+
+    op: Literal["count"]
+    source: CountSource
+    at_least: int = Field(ge=0)
+    priority: list[str] | None = Field(None, description="Ticket priorities (tickets only).")
+    within_days: int | None = Field(
+        None, ge=1, le=3650, description="Only rows dated in the last N days (not open_tickets)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Count:
+        if self.priority is not None and self.source not in ("open_tickets", "tickets_opened"):
+            raise ValueError("priority applies to ticket sources only")
+        if self.within_days is not None and self.source == "open_tickets":
+            raise ValueError("within_days does not apply to open_tickets (they are open now)")
+        return self
+
+
+Condition = Annotated[
+    Compare | Between | InList | Missing | WithinDays | Change | Count,
+    Field(discriminator="op"),
+]
+
+
+class Group(_Strict):
+    """All (or any) of the items hold. Items are conditions or nested groups."""
+
+    all: list[Condition | Group] | None = None
+    any: list[Condition | Group] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Group:
+        if (self.all is None) == (self.any is None):
+            raise ValueError("a group has exactly one of 'all' or 'any'")
+        if not self.items:
+            raise ValueError("a group needs at least one condition")
+        return self
+
+    @property
+    def mode(self) -> Literal["all", "any"]:
+        return "all" if self.all is not None else "any"
+
+    @property
+    def items(self) -> list[Condition | Group]:
+        return list(self.all if self.all is not None else (self.any or []))
+
+
+class Trigger(_Strict):
+    """When the workflow runs: by hand, after each data refresh, or on a written-down schedule."""
+
+    type: Literal["manual", "on_refresh", "schedule"] = "manual"
+    schedule: str | None = Field(
+        None, description="Cron-like text for production, e.g. '0 7 * * MON' (not run here)."
+    )
+
+    @model_validator(mode="after")
+    def _schedule(self) -> Trigger:
+        if self.type == "schedule":
+            if not self.schedule:
+                raise ValueError(
+                    "a schedule trigger needs 'schedule' (cron text like '0 7 * * MON')"
+                )
+            if len(self.schedule.split()) != 5:
+                raise ValueError(
+                    f"schedule '{self.schedule}' needs five fields: minute hour day month weekday"
+                )
+        return self
+
+
+class EscalationRule(_Strict):
+    """Accounts matching ``when`` go to ``route`` instead of automation. First match wins."""
+
+    name: str = Field(min_length=1)
+    when: Condition | Group
+    route: Literal["human", "manager"] = "human"
+
+
+Linear = Literal["linear"]
+
+
+class Band(_Strict):
+    """Values at or above ``at_least`` score ``score`` (the highest matching band wins)."""
+
+    at_least: float
+    score: float = Field(ge=0, le=100)
+
+
+class HealthInput(_Strict):
+    """One input of the health score and how its value maps to 0-100.
+
+    ``linear``: ``worst`` scores 0, ``best`` scores 100, clipped in between
+    (``worst`` may be above ``best``, as for days since the last touch).
+    ``bands``: the score of the highest band whose ``at_least`` the value reaches;
+    values below every band score 0.
+    """
+
+    fact: str
+    weight: float = Field(gt=0, le=100)
+    normalise: Literal["linear", "bands"] = "linear"
+    worst: float | None = None
+    best: float | None = None
+    bands: list[Band] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> HealthInput:
+        if self.normalise == "linear":
+            if self.worst is None or self.best is None:
+                raise ValueError("linear normalisation needs 'worst' and 'best'")
+            if self.worst == self.best:
+                raise ValueError("'worst' and 'best' must differ")
+        elif not self.bands:
+            raise ValueError("bands normalisation needs at least one band")
+        return self
+
+
+class HealthScore(_Strict):
+    """A weighted 0-100 health score. Weights sum to 100."""
+
+    inputs: list[HealthInput] = Field(min_length=1)
+    missing: Literal["skip", "neutral"] = Field(
+        "skip",
+        description="skip: leave a missing input out and renormalise the rest; "
+        "neutral: score a missing input 50.",
+    )
+
+    @field_validator("inputs")
+    @classmethod
+    def _weights(cls, inputs: list[HealthInput]) -> list[HealthInput]:
+        total = sum(i.weight for i in inputs)
+        if abs(total - 100) > 1e-6:
+            raise ValueError(f"weights sum to {total:g}; they must sum to 100")
+        facts = [i.fact for i in inputs]
+        if len(set(facts)) != len(facts):
+            raise ValueError("each fact can be a health input only once")
+        return inputs
+
+
+class FactWindows(_Strict):
+    """Windows the account facts are computed over."""
+
+    usage_days: int = Field(30, ge=1, le=365, description="Usage: last N days vs the N before.")
+    csat_days: int = Field(90, ge=1, le=730, description="Ticket CSAT: tickets closed in N days.")
+
+
+ActionType = Literal["assign_csm", "draft_email", "risk_brief", "crm_update", "alert"]
+
+
+class Action(_Strict):
+    """What the workflow does for a firing account (never sent anywhere from the workbench).
+
+    ``assign_csm``: ``strategy`` round_robin among ``csms`` up to ``capacity_per_week`` each,
+    or by_segment through ``by_segment`` (segment -> CSM). The others take ``template``
+    (draft_email, risk_brief), ``field``/``value`` (crm_update) or ``channel`` (alert).
+    """
+
+    type: ActionType
+    strategy: Literal["round_robin", "by_segment"] | None = None
+    csms: list[str] | None = None
+    capacity_per_week: int | None = Field(None, ge=1)
+    by_segment: dict[str, str] | None = None
+    template: str | None = None
+    field: str | None = None
+    value: str | None = None
+    channel: str | None = None
+
+    @model_validator(mode="after")
+    def _params(self) -> Action:
+        if self.type == "assign_csm":
+            if self.strategy is None:
+                raise ValueError("assign_csm needs 'strategy': round_robin or by_segment")
+            if self.strategy == "round_robin" and not self.csms:
+                raise ValueError("round_robin needs 'csms': the CSMs to assign among")
+            if self.strategy == "by_segment" and not self.by_segment:
+                raise ValueError("by_segment needs 'by_segment': a segment -> CSM map")
+        if self.type == "crm_update" and not self.field:
+            raise ValueError("crm_update needs 'field' (the CRM field to set)")
+        if self.type == "alert" and not self.channel:
+            raise ValueError("alert needs 'channel' (e.g. #cs-risk)")
+        return self
+
+
+class Guardrails(_Strict):
+    """Volume caps, cooldown and the control holdout (assignment comes with experiments)."""
+
+    max_actions_per_run: int = Field(50, ge=1)
+    max_per_csm_per_week: int = Field(5, ge=1)
+    cooldown_days: int = Field(30, ge=0)
+    holdout_pct: float = Field(10, ge=0, le=90)
+
+
+class Workflow(_Strict):
+    """One bounded workflow."""
+
+    name: str = Field(min_length=1, max_length=120)
+    description: str = ""
+    trigger: Trigger = Trigger()
+    facts: FactWindows = FactWindows()
+    health: HealthScore
+    scope: list[Condition] = Field(
+        default_factory=list, description="Accounts in bounds at all (all must hold)."
+    )
+    conditions: Group
+    escalation: list[EscalationRule] = Field(default_factory=list)
+    action: Action
+    guardrails: Guardrails = Guardrails()
+
+    @model_validator(mode="after")
+    def _ids(self) -> Workflow:
+        seen: set[str] = set()
+        for cond in iter_conditions(self.conditions):
+            if cond.id is not None:
+                if cond.id in seen:
+                    raise ValueError(f"two conditions share the id '{cond.id}'")
+                seen.add(cond.id)
+        return self
+
+
+def iter_conditions(group: Group) -> list[Any]:
+    """The conditions of a group, depth first, in written order."""
+    out: list[Any] = []
+    for item in group.items:
+        if isinstance(item, Group):
+            out.extend(iter_conditions(item))
+        else:
+            out.append(item)
+    return out
+
+
+def subject(cond: Any) -> str:
+    """The fact (or metric, or source) a condition reads."""
+    if isinstance(cond, Change):
+        return cond.metric
+    if isinstance(cond, Count):
+        return cond.source
+    return str(cond.fact)
+
+
+def condition_ids(group: Group) -> list[str]:
+    """Stable ids for the conditions of a group: the written id, else ``fact_op`` (deduplicated)."""
+    ids: list[str] = []
+    for cond in iter_conditions(group):
+        base = cond.id or re.sub(r"[^a-z0-9]+", "_", f"{subject(cond)}_{cond.op}".lower())
+        name, n = base, 2
+        while name in ids:
+            name, n = f"{base}_{n}", n + 1
+        ids.append(name)
+    return ids
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON schema of a workflow file."""
+    return Workflow.model_json_schema()
