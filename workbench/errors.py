@@ -42,3 +42,17 @@ class NotFound(WorkbenchError):
 
 class QueryError(WorkbenchError):
     """A SQL query failed or was refused (for example a write in a read-only cell)."""
+
+
+class WorkflowInvalid(WorkbenchError):
+    """A workflow file is not valid YAML or does not fit the workflow model.
+
+    Args:
+        message: Names the file; lists every problem as ``path: reason`` on its own line.
+        hint: What to do about it.
+        problems: The ``path: reason`` lines alone, for a page that shows them as a list.
+    """
+
+    def __init__(self, message: str, hint: str = "", problems: list[str] | None = None) -> None:
+        super().__init__(message, hint)
+        self.problems = list(problems or [])

@@ -19,6 +19,7 @@ from workbench.ingest.pipeline import (
 from workbench.samplebook import SampleFile
 from workbench.storage.sql import qualified
 from workbench.storage.tables import list_tables
+from workbench.workflow.store import install_default
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 
@@ -52,8 +53,9 @@ def reset_to_sample(
 ) -> dict[str, int]:
     """Replace every table, the history and the mapping profiles with the sample book.
 
-    All-or-nothing: one transaction around the whole reset. Notebooks are kept.
-    Returns rows per table.
+    All-or-nothing: one transaction around the whole reset. Notebooks and workflow
+    versions are kept (policy work is not sample data); a workspace without any
+    workflow gets the example workflow as v1. Returns rows per table.
     """
     files = manifest(sample_dir)
     counts: dict[str, int] = {}
@@ -79,6 +81,7 @@ def reset_to_sample(
                     own_transaction=False,
                 )
             counts[result.table] = result.rows_imported
+        install_default(con, own_transaction=False)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
