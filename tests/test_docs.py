@@ -47,3 +47,60 @@ def test_every_problem_kind_documented(code):
 )
 def test_every_cli_command_documented(command):
     assert f"workbench {command}" in README or f"] {command} " in README
+
+
+def _literals(model: type) -> list[str]:
+    from typing import get_args
+
+    return list(get_args(model.model_fields["op"].annotation))
+
+
+def _condition_ops() -> list[str]:
+    from workbench.workflow import model as m
+
+    ops: list[str] = []
+    for cls in (m.Compare, m.Between, m.InList, m.Missing, m.WithinDays, m.Change, m.Count):
+        ops += _literals(cls)
+    return ops
+
+
+@pytest.mark.parametrize("op", _condition_ops())
+def test_every_condition_operator_documented(op):
+    table = README[README.index("**Condition operators**") : README.index("A missing value never")]
+    assert f"`{op}`" in table
+
+
+def test_every_count_source_action_and_route_documented():
+    from typing import get_args
+
+    from workbench.workflow import model as m
+
+    for name in (*get_args(m.CountSource), *get_args(m.ActionType), "human", "manager"):
+        assert f"`{name}`" in README, name
+
+
+def test_every_built_in_fact_documented(tmp_path):
+    """Facts on the sample book: each is named in the README or covered by a documented pattern."""
+    from workbench.ingest.sample import reset_to_sample
+    from workbench.storage.sql import Params
+    from workbench.storage.workspace import Workspace, connect
+    from workbench.workflow.facts import build_facts, table_columns, usage_metrics
+
+    con = connect(Workspace(tmp_path / "ws"))
+    reset_to_sample(con)
+    facts = build_facts(con, Params()).facts
+    cols = table_columns(con)
+    metrics = usage_metrics(cols)
+    section = README[README.index("**Account facts**") : README.index("**Health score**")]
+    for f in facts:
+        if f.source == "accounts" and f.name in cols["accounts"] and f.name not in ("arr",):
+            continue  # "every accounts column"
+        name = f.name
+        for m in metrics:
+            for part in ("recent", "prior", "change_pct"):
+                if name == f"{m}_{part}":
+                    name = f"<metric>_{part}"
+        if name.startswith("open_tickets_"):
+            name = "open_tickets_<priority>"
+        assert f"`{name}`" in section, f.name
+    con.close()
