@@ -43,7 +43,19 @@ def test_every_problem_kind_documented(code):
 
 @pytest.mark.parametrize(
     "command",
-    ["import", "tables", "sql", "sheets", "history", "profiles", "delete", "reset-sample"],
+    [
+        "import",
+        "tables",
+        "sql",
+        "sheets",
+        "history",
+        "profiles",
+        "delete",
+        "reset-sample",
+        "preview",
+        "sweep",
+        "backtest",
+    ],
 )
 def test_every_cli_command_documented(command):
     assert f"workbench {command}" in README or f"] {command} " in README

@@ -6,8 +6,6 @@ Exit codes: 0 success, 1 a problem the message explains, 2 a usage error.
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,8 +13,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from workbench.cli_workflow import (
+    OFFLINE,
+    add_workflow_parsers,
+    cmd_workflow_offline,
+    run_workflow_command,
+)
 from workbench.config import load_settings
-from workbench.errors import ImportBlocked, InputFileError, NotFound, WorkbenchError
+from workbench.errors import ImportBlocked, WorkbenchError
 from workbench.export.tabular import write_table
 from workbench.ingest.kinds import KINDS
 from workbench.ingest.mapping import Mapping
@@ -32,9 +36,6 @@ from workbench.ingest.xlsx_reader import list_sheets
 from workbench.notebook.runner import run_sql
 from workbench.storage import history, profiles, tables
 from workbench.storage.workspace import Workspace, connect
-from workbench.workflow import store as workflows
-from workbench.workflow.loader import parse_workflow, workflow_json_schema
-from workbench.workflow.model import iter_conditions
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,52 +92,8 @@ def _parser() -> argparse.ArgumentParser:
 
     reset = sub.add_parser("reset-sample", help="replace the workspace tables with the sample book")
     reset.add_argument("--yes", action="store_true", help="confirm (needed when tables exist)")
-    _workflow_parser(sub)
+    add_workflow_parsers(sub)
     return p
-
-
-def _version_arg(text: str) -> int:
-    """A version number, written 3 or v3."""
-    digits = text.strip().lower().removeprefix("v")
-    if not digits.isdigit() or int(digits) < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a version number (like 3 or v3)")
-    return int(digits)
-
-
-def _workflow_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    wf = sub.add_parser("workflow", help="validate, save, show and compare workflow versions")
-    wsub = wf.add_subparsers(dest="workflow_command", required=True, metavar="ACTION")
-    name_help = "workflow name (default: the most recently saved workflow)"
-
-    validate = wsub.add_parser(
-        "validate", help="check a workflow file (the workspace is not opened)"
-    )
-    validate.add_argument("path", type=Path)
-
-    show = wsub.add_parser("show", help="print the YAML of the latest (or a given) version")
-    show.add_argument("--version", type=_version_arg, metavar="N")
-    show.add_argument("--name", help=name_help)
-
-    hist = wsub.add_parser("history", help="list the versions: who saved them, when and why")
-    hist.add_argument("--name", help=name_help)
-
-    save = wsub.add_parser("save", help="save a workflow file as the next version")
-    save.add_argument("path", type=Path)
-    save.add_argument("--reason", required=True, help="why it changed, in a few words")
-    save.add_argument("--author", help="who changed it (default: your user name)")
-
-    diff = wsub.add_parser("diff", help="what changed between two versions")
-    diff.add_argument("a", type=_version_arg, metavar="A")
-    diff.add_argument("b", type=_version_arg, metavar="B")
-    diff.add_argument("--name", help=name_help)
-
-    restore = wsub.add_parser("restore", help="save an old version's content as the next version")
-    restore.add_argument("version", type=_version_arg, metavar="N")
-    restore.add_argument("--reason", required=True, help="why you roll back")
-    restore.add_argument("--author", help="who rolls back (default: your user name)")
-    restore.add_argument("--name", help=name_help)
-
-    wsub.add_parser("schema", help="print the JSON schema of a workflow file")
 
 
 def _print_frame(df: pd.DataFrame, max_rows: int = 50) -> None:
@@ -249,122 +206,6 @@ def cmd_sql(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_workflow_file(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"File not found: {path}.", "Check the path and try again.") from None
-    except UnicodeDecodeError:
-        raise InputFileError(
-            f"{path} is not UTF-8 text.", "Save the workflow file as UTF-8 (plain text)."
-        ) from None
-    except OSError as exc:
-        raise InputFileError(
-            f"Cannot read {path}: {exc.strerror or exc}.", "Check the path and its permissions."
-        ) from None
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _default_author() -> str:
-    try:
-        return getpass.getuser() or "unknown"
-    except (KeyError, OSError, ImportError):
-        return "unknown"
-
-
-def cmd_workflow_offline(args: argparse.Namespace) -> int:
-    """The workflow actions that need no workspace (they run while the app holds it)."""
-    if args.workflow_command == "schema":
-        print(json.dumps(workflow_json_schema(), indent=2))
-        return 0
-    wf = parse_workflow(_read_workflow_file(args.path), source=str(args.path))
-    print(
-        f"{args.path} is a valid workflow: {wf.name} "
-        f"({_plural(len(iter_conditions(wf.conditions)), 'condition')}, "
-        f"{_plural(len(wf.escalation), 'escalation rule')}, action {wf.action.type})"
-    )
-    return 0
-
-
-def _workflow_name(con: duckdb.DuckDBPyConnection, ws: Workspace, name: str | None) -> str:
-    if name is not None:
-        return name
-    newest = workflows.latest(con)
-    if newest is None:
-        raise NotFound(
-            f"No workflow is saved in {ws.root} yet.",
-            "Save one with `workbench workflow save FILE --reason TEXT` "
-            "(`workbench reset-sample` installs the example workflow).",
-        )
-    return newest.name
-
-
-def _require_latest(con: duckdb.DuckDBPyConnection, name: str) -> workflows.WorkflowVersion:
-    found = workflows.latest(con, name)
-    if found is None:
-        names = ", ".join(f"'{n}'" for n in workflows.workflow_names(con)) or "none saved yet"
-        raise NotFound(f"No workflow named '{name}'.", f"Workflows: {names}.")
-    return found
-
-
-def cmd_workflow(con: duckdb.DuckDBPyConnection, ws: Workspace, args: argparse.Namespace) -> int:
-    action = args.workflow_command
-    if action == "save":
-        text = _read_workflow_file(args.path)
-        name = parse_workflow(text, source=str(args.path)).name
-        before = workflows.latest(con, name)
-        saved = workflows.save_version(
-            con, text, args.author or _default_author(), args.reason, ws, source=str(args.path)
-        )
-        if before is not None and saved.version == before.version:
-            print(f"No change: {saved.name} is already v{saved.version}.")
-        else:
-            print(f"Saved {saved.name} v{saved.version}.")
-        return 0
-    name = _workflow_name(con, ws, args.name)
-    if action == "show":
-        if args.version is not None:
-            version = workflows.get_version(con, name, args.version)
-        else:
-            version = _require_latest(con, name)
-        sys.stdout.write(version.yaml if version.yaml.endswith("\n") else version.yaml + "\n")
-        return 0
-    if action == "history":
-        _require_latest(con, name)
-        versions = workflows.list_versions(con, name)
-        print(f"{name}:")
-        for v in versions:
-            print(f"  v{v.version:<4} {v.saved_at:%Y-%m-%d %H:%M}  {v.author:<12} {v.reason}")
-        return 0
-    if action == "diff":
-        a = workflows.get_version(con, name, args.a)
-        b = workflows.get_version(con, name, args.b)
-        changes = workflows.change_summary(a.workflow, b.workflow)
-        if not changes:
-            print(f"v{a.version} and v{b.version} of {name} have the same content.")
-            return 0
-        print(f"Changes from v{a.version} to v{b.version} of {name}:")
-        for line in changes:
-            print(f"  {line}")
-        print()
-        sys.stdout.write(workflows.diff_versions(a, b))
-        return 0
-    if action == "restore":
-        before = workflows.latest(con, name)
-        saved = workflows.restore_version(
-            con, name, args.version, args.author or _default_author(), args.reason, ws
-        )
-        if before is not None and saved.version == before.version:
-            print(f"No change: {name} v{saved.version} already has the content of v{args.version}.")
-        else:
-            print(f"Saved {name} v{saved.version} with the content of v{args.version}.")
-        return 0
-    return 2
-
-
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -374,7 +215,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         for name in list_sheets(args.path):
             print(name)
         return 0
-    if args.command == "workflow" and args.workflow_command in ("validate", "schema"):
+    if (args.command, getattr(args, "workflow_command", None)) in OFFLINE:
         return cmd_workflow_offline(args)
     con = connect(ws, wait_seconds=settings.lock_wait_seconds)
     try:
@@ -382,8 +223,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             return cmd_import(con, args)
         if args.command == "sql":
             return cmd_sql(con, args)
-        if args.command == "workflow":
-            return cmd_workflow(con, ws, args)
+        code = run_workflow_command(con, ws, args)
+        if code is not None:
+            return code
         if args.command == "tables":
             infos = tables.list_tables(con)
             if not infos:
