@@ -145,7 +145,12 @@ def compile_workflow(
     """
     params = Params()
     dates = dates_sql(params, as_of)
-    windows = tuple(c.window_days for c in iter_conditions(wf.conditions) if isinstance(c, Change))
+    every = [
+        *iter_conditions(wf.conditions),
+        *wf.scope,
+        *(c for r in wf.escalation for c in iter_conditions(_as_group(r.when))),
+    ]
+    windows = tuple(c.window_days for c in every if isinstance(c, Change))
     facts = build_facts(con, params, "dates", wf.facts.usage_days, wf.facts.csat_days, windows)
     if not facts.ctes:
         raise WorkflowInvalid(
@@ -160,6 +165,7 @@ def compile_workflow(
         facts.facts
         + (Fact("health_score", "number", "workflow", "Health score 0-100 (this workflow's)"),),
         facts.usage_days,
+        facts.columns,
     )
     main = tuple(
         compile_condition(cid, c, facts, params)

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import pandas as pd
+
 from workbench.errors import WorkflowInvalid
 from workbench.storage.sql import Params, quote_ident
-from workbench.workflow.facts import Fact, FactsQuery, change_fact
+from workbench.workflow.facts import Fact, FactsQuery, change_fact, open_ticket_sql
 from workbench.workflow.model import (
     Between,
     Change,
@@ -67,10 +69,19 @@ def label(name: str) -> str:
     return name.replace("_", " ")
 
 
+def is_missing(value: Any) -> bool:
+    """None, NaN, NaT or pandas' NA: a value the SQL sees as NULL."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
 def show(value: Any) -> str:
     """A value as a person reads it in a reason."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return "missing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
@@ -152,7 +163,7 @@ class CompiledCondition:
 
 def describe_value(cond: Any, value: Any) -> str:
     """An account's value for a condition, in words."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return "missing"
     if isinstance(cond, WithinDays):
         d = int(value)
@@ -364,7 +375,12 @@ def _count(
                 "or status column to tell open from closed.",
                 "Map the closed date or status column when importing tickets.",
             )
-        where.append("(x.closed_at IS NULL OR x.closed_at >= d.as_of)")
+        # A hand-built FactsQuery may not carry columns: assume the canonical closed_at.
+        cols = facts.columns.get(table, {"closed_at": "TIMESTAMP"})
+        is_open = open_ticket_sql(cols, params, "x")
+        if is_open is None:  # pragma: no cover - facts would lack open_tickets already
+            raise WorkflowInvalid(f"Condition '{cid}' cannot tell open tickets from closed.")
+        where.append(is_open)
         span = ""
     else:
         days = cond.within_days or COUNT_DEFAULT_DAYS[cond.source]
@@ -372,6 +388,12 @@ def _count(
         span = f" in the last {days} days"
     pri = ""
     if cond.priority:
+        if facts.columns and "priority" not in facts.columns.get(table, {}):
+            raise WorkflowInvalid(
+                f"Condition '{cid}' filters tickets by priority, "
+                "but the tickets table has no priority column.",
+                "Map the priority column when importing tickets, or remove 'priority'.",
+            )
         phs = ", ".join(params.add(p.lower()) for p in cond.priority)
         where.append(f"lower(x.priority) IN ({phs})")
         pri = "/".join(cond.priority) + " "
@@ -407,8 +429,10 @@ def _ident(cid: str) -> str:
 
 def decide(cond: Any, value: Any) -> bool:
     """The condition's decision for an account's value, in Python (mirrors the SQL)."""
-    if isinstance(value, float) and math.isnan(value):
+    if is_missing(value):
         value = None
+    elif hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()  # numpy scalars to Python, so decisions are plain bools
     if hasattr(value, "to_pydatetime"):
         value = value.to_pydatetime().date()
     elif isinstance(value, datetime):
@@ -441,6 +465,11 @@ def decide(cond: Any, value: Any) -> bool:
     if isinstance(cond, InList):
         if isinstance(value, str):
             hit = value.lower() in {str(v).lower() for v in cond.values}
+        elif isinstance(value, date):
+            hit = any(
+                value == (v if isinstance(v, date) else date.fromisoformat(str(v)))
+                for v in cond.values
+            )
         else:
             hit = any(value == v for v in cond.values)
         return hit if cond.op == "in" else not hit

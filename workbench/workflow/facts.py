@@ -15,7 +15,7 @@ exists, for pickers and for error messages.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
@@ -61,6 +61,7 @@ class FactsQuery:
     select: str
     facts: tuple[Fact, ...]
     usage_days: int = 30
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def with_dates(self, dates_sql: str) -> str:
         """The whole statement, given the SQL of the dates relation (one DATE column as_of)."""
@@ -125,15 +126,29 @@ def slug(text: str) -> str:
 
 
 def ticket_priorities(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Distinct ticket priorities (lower case), most common first, at most MAX_PRIORITIES."""
+    """The most common ticket priorities (lower case, at most MAX_PRIORITIES), alphabetically."""
     if "priority" not in table_columns(con).get("tickets", {}):
         return []
     rows = con.execute(
-        "SELECT lower(priority) AS p FROM tickets WHERE priority IS NOT NULL "
-        "GROUP BY 1 ORDER BY 1 LIMIT ?",
+        "SELECT p FROM (SELECT lower(priority) AS p, count(*) AS n FROM tickets "
+        "WHERE priority IS NOT NULL GROUP BY 1 ORDER BY n DESC, p LIMIT ?) ORDER BY p",
         [MAX_PRIORITIES],
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def open_ticket_sql(columns: dict[str, str], params: Params, alias: str) -> str | None:
+    """SQL telling a ticket (table alias ``alias``) open as of ``d.as_of``; None if it cannot.
+
+    Uses the closed time when the table has one, else the status (closed, solved,
+    resolved count as done).
+    """
+    if "closed_at" in columns:
+        return f"({alias}.closed_at IS NULL OR {alias}.closed_at >= d.as_of)"
+    if "status" in columns:
+        done = ", ".join(params.add(s) for s in ("closed", "solved", "resolved"))
+        return f"({alias}.status IS NULL OR lower({alias}.status) NOT IN ({done}))"
+    return None
 
 
 class _Builder:
@@ -158,7 +173,6 @@ class _Builder:
 
 def _accounts(b: _Builder) -> None:
     acc = b.cols["accounts"]
-    churn = ", ".join(b.p.add(w) for w in CHURN_WORDS)
     renewal = "a.renewal_date" if "renewal_date" in acc else "NULL::DATE"
     arr = "a.arr" if "arr" in acc else "NULL::DOUBLE"
     where = ["g.account_id IS NULL"]
@@ -166,7 +180,9 @@ def _accounts(b: _Builder) -> None:
         where.append("(a.start_date IS NULL OR a.start_date < d.as_of)")
     if b.has("outcomes", "account_id", "renewal_date"):
         before = "o.arr_before" if "arr_before" in b.cols["outcomes"] else "NULL::DOUBLE"
-        churned = f"lower(o.outcome) IN ({churn})" if "outcome" in b.cols["outcomes"] else "false"
+        churned = "false"
+        if "outcome" in b.cols["outcomes"]:
+            churned = f"lower(o.outcome) IN ({', '.join(b.p.add(w) for w in CHURN_WORDS)})"
         b.ctes.append(
             "nx AS (SELECT o.account_id, d.as_of, min(o.renewal_date) AS renewal_date, "
             f"arg_min({before}, o.renewal_date) AS arr_before "
@@ -287,12 +303,8 @@ def _tickets(b: _Builder, priorities: list[str], csat_days: int) -> None:
     if not b.has("tickets", "account_id", "opened_at"):
         return
     t = b.cols["tickets"]
-    if "closed_at" in t:
-        is_open = "(t.closed_at IS NULL OR t.closed_at >= d.as_of)"
-    elif "status" in t:
-        done = ", ".join(b.p.add(s) for s in ("closed", "solved", "resolved"))
-        is_open = f"(t.status IS NULL OR lower(t.status) NOT IN ({done}))"
-    else:
+    is_open = open_ticket_sql(t, b.p, "t")
+    if is_open is None:
         return
     aggs = [f"count(*) FILTER (WHERE {is_open}) AS open_tickets"]
     aggs.append(
@@ -458,7 +470,7 @@ def build_facts(
     _surveys(b)
     _activity(b)
     select = "SELECT " + ",\n  ".join(b.select) + "\nFROM acc " + " ".join(b.joins)
-    return FactsQuery(tuple(b.ctes), select, tuple(b.facts), usage_days)
+    return FactsQuery(tuple(b.ctes), select, tuple(b.facts), usage_days, cols)
 
 
 def dates_sql(params: Params, as_of: date | list[date]) -> str:

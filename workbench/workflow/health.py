@@ -33,7 +33,11 @@ def _normalised(inp: HealthInput, col: str, params: Params) -> str:
     if inp.normalise == "linear":
         assert inp.worst is not None and inp.best is not None
         worst, span = params.add(float(inp.worst)), params.add(float(inp.best - inp.worst))
-        return f"greatest(0.0, least(100.0, ({col}::DOUBLE - {worst}) / {span} * 100))"
+        # greatest/least skip NULLs, so a missing value must stay missing explicitly.
+        return (
+            f"CASE WHEN {col} IS NULL THEN NULL "
+            f"ELSE greatest(0.0, least(100.0, ({col}::DOUBLE - {worst}) / {span} * 100)) END"
+        )
     bands = sorted(inp.bands or [], key=lambda b: b.at_least, reverse=True)
     whens = " ".join(
         f"WHEN {col} >= {params.add(float(b.at_least))} THEN {params.add(float(b.score))}"

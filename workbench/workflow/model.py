@@ -15,17 +15,33 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Route = Literal["automated", "human", "manager"]
-Scalar = float | int | str | date
+Scalar = bool | int | float | str | date
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_RESERVED_ID = re.compile(r"^(scope_\d+|esc\d+_\d+)$")
+
+
 class _Cond(_Strict):
     id: str | None = Field(
-        None, description="Short name used by the sweep and in reasons; generated when omitted."
+        None,
+        pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
+        max_length=60,
+        description="Short name used by the sweep and in reasons (letters, digits, underscores); "
+        "generated when omitted.",
     )
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, v: str | None) -> str | None:
+        if v is not None and _RESERVED_ID.match(v):
+            raise ValueError(
+                f"'{v}' is reserved for scope and escalation conditions; pick another id"
+            )
+        return v
 
 
 class Compare(_Cond):

@@ -66,7 +66,9 @@ ALL_OPS = "lt, le, gt, ge, eq, ne, between, in, not_in, is_missing, is_present, 
 CASES = [
     pytest.param(
         _set("conditions", "all", 0, "value", value=[1]),
-        ["conditions.all[0].value: should be a number, text or a date (YYYY-MM-DD) (got [1])"],
+        [
+            "conditions.all[0].value: should be true or false, a number, text or a date (YYYY-MM-DD) (got [1])"
+        ],
         id="wrong-type-in-union",
     ),
     pytest.param(
@@ -122,7 +124,7 @@ CASES = [
     pytest.param(
         _append("conditions", "all", value={"any": [{"fact": "x", "op": "lt", "value": {}}]}),
         [
-            "conditions.all[2].any[0].value: should be a number, text or a date (YYYY-MM-DD) "
+            "conditions.all[2].any[0].value: should be true or false, a number, text or a date (YYYY-MM-DD) "
             "(got {})"
         ],
         id="nested-group",
