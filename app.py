@@ -13,6 +13,10 @@ pages = [
     st.Page("app_pages/overview.py", title="Overview", icon=":material/explore:", default=True),
     st.Page("app_pages/data.py", title="Data", icon=":material/upload_file:"),
     st.Page("app_pages/notebook.py", title="Notebook", icon=":material/menu_book:"),
+    st.Page("app_pages/workflow.py", title="Workflow", icon=":material/rule_settings:"),
+    st.Page("app_pages/preview.py", title="Preview", icon=":material/visibility:"),
+    st.Page("app_pages/thresholds.py", title="Thresholds", icon=":material/tune:"),
+    st.Page("app_pages/backtest.py", title="Backtest", icon=":material/history:"),
 ]
 nav = st.navigation(pages)
 render_sidebar(ctx)

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a problem the message explains, 2 a usage error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -279,6 +280,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = 1
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:
+        # The reader stopped early (`workbench backtest | head`): not a failure of ours.
+        # Point stdout at devnull so the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
     except (OSError, duckdb.Error) as exc:
         # Not expected: say what failed in one line, never a traceback.
         print(f"Error: {type(exc).__name__}: {str(exc).splitlines()[0]}", file=sys.stderr)

@@ -153,7 +153,7 @@ def test_workflow_validate_needs_no_workspace(run, ws, workflow_file, write):
     assert code == 1 and out == ""
     assert f"{bad} is not a valid workflow (2 problems)" in err
     assert "health.inputs: weights sum to 101; they must sum to 100" in err
-    assert "conditions.all[0].value: should be a number, text or a date" in err
+    assert "conditions.all[0].value: should be true or false, a number, text or a date" in err
     assert "Traceback" not in err and "What to do:" in err
     code, _, err = run("workflow", "validate", str(write("broken.yaml", "name: [\n")))
     assert code == 1 and "broken.yaml is not valid YAML: line 2, column 1" in err

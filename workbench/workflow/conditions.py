@@ -149,11 +149,11 @@ class CompiledCondition:
         if isinstance(c, Compare):
             return c.model_copy(update={"value": threshold})
         if isinstance(c, WithinDays):
-            return c.model_copy(update={"days": int(threshold)})
+            return c.model_copy(update={"days": round(threshold)})
         if isinstance(c, Change):
             return c.model_copy(update={"pct": float(threshold)})
         if isinstance(c, Count):
-            return c.model_copy(update={"at_least": int(threshold)})
+            return c.model_copy(update={"at_least": round(threshold)})
         raise WorkflowInvalid(f"Condition '{self.id}' has no numeric threshold.")
 
     def reason(self, value: Any) -> str:

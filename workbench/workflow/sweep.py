@@ -51,9 +51,15 @@ def sweep_sql(compiled: Compiled, table: str, cid: str) -> str:
         ),
     ]
     if compiled.labelled:
+        # Precision counts flagged (account, date) rows; recall counts churn events (an
+        # account's churn caught on any date before it), as the backtest does.
+        event = "(e.account_id, e.churn_date)"
         aggs += [
-            "count(*) FILTER (WHERE e.in_scope AND e.churn_date IS NOT NULL) AS churners",
-            f"count(*) FILTER (WHERE {fires} AND e.churn_date IS NOT NULL) AS caught",
+            f"count(*) FILTER (WHERE {fires}) AS flagged_rows",
+            f"count(*) FILTER (WHERE {fires} AND e.churn_date IS NOT NULL) AS flagged_churn_rows",
+            f"count(DISTINCT {event}) FILTER (WHERE e.in_scope AND e.churn_date IS NOT NULL) "
+            "AS churners",
+            f"count(DISTINCT {event}) FILTER (WHERE {fires} AND e.churn_date IS NOT NULL) AS caught",
         ]
     return (
         f"SELECT t.threshold, {', '.join(aggs)} FROM {table} e "
@@ -63,7 +69,10 @@ def sweep_sql(compiled: Compiled, table: str, cid: str) -> str:
 
 
 def sweep(ev: Evaluation, cid: str, thresholds: Sequence[float]) -> pd.DataFrame:
-    """Counts per threshold: accounts, ARR, per route; churners caught, precision, recall if labelled.
+    """Counts per threshold: accounts, ARR, per route; with churn labels also precision and recall.
+
+    Precision is the share of flagged (account, date) rows followed by churn; recall the
+    share of churn events flagged on at least one date before them (as in the backtest).
 
     Raises:
         WorkbenchError: The condition has no numeric threshold, or too many points.
@@ -77,7 +86,9 @@ def sweep(ev: Evaluation, cid: str, thresholds: Sequence[float]) -> pd.DataFrame
     df = ev.con.execute(sweep_sql(ev.compiled, ev.table, cid), {"thresholds": points}).df()
     if ev.compiled.labelled:
         df["precision"] = np.where(
-            df["accounts"] > 0, df["caught"] / df["accounts"].clip(lower=1), np.nan
+            df["flagged_rows"] > 0,
+            df["flagged_churn_rows"] / df["flagged_rows"].clip(lower=1),
+            np.nan,
         )
         df["recall"] = np.where(
             df["churners"] > 0, df["caught"] / df["churners"].clip(lower=1), np.nan

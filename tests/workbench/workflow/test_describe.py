@@ -1,0 +1,103 @@
+"""The workflow in words: structure kept, sentences from the compiler, parameters stated."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from workbench.ingest.sample import reset_to_sample
+from workbench.workflow.compiler import compile_workflow
+from workbench.workflow.describe import (
+    Line,
+    action_words,
+    describe,
+    normalisation_words,
+    trigger_words,
+)
+from workbench.workflow.loader import default_workflow_text, parse_workflow
+from workbench.workflow.model import Action, HealthInput, Trigger
+
+D = dt.date(2026, 11, 1)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    from workbench.storage.workspace import Workspace, connect
+
+    c = connect(Workspace(tmp_path_factory.mktemp("describe") / "ws"))
+    reset_to_sample(c)
+    yield c
+    c.close()
+
+
+def test_default_workflow_in_words(sample):
+    words = describe(compile_workflow(sample, parse_workflow(default_workflow_text()), D))
+    assert words.name == "Senior CSM for at-risk renewals"
+    assert words.trigger.startswith("Runs after each data refresh")
+    assert words.scope == ("segment is one of SMB, Mid-Market, Enterprise",)
+    assert words.conditions == (
+        Line(0, "All of these hold:"),
+        Line(1, "health score below 60"),
+        Line(1, "renewal date within the next 90 days"),
+    )
+    assert [(r.position, r.name, r.route) for r in words.escalation] == [
+        (1, "High ARR", "human"),
+        (2, "Enterprise tier", "human"),
+        (3, "Open P1 ticket", "manager"),
+        (4, "Detractor NPS", "human"),
+    ]
+    assert words.escalation[0].when == (Line(0, "ARR at least 250,000"),)
+    assert ("capacity_per_week", "8") in words.action_params
+    assert [h.weight for h in words.health] == [30, 15, 20, 20, 15]
+    assert (
+        words.health[2].normalisation
+        == "bands: 0 or more → 100, 1 or more → 40, 2 or more → 0; below 0 → 0"
+    )
+    assert words.missing.startswith("A missing input is left out")
+    assert any("cooldown" in g for g in words.guardrails)
+
+
+def test_nested_groups_keep_their_structure(sample):
+    text = default_workflow_text().replace(
+        "    - {id: renews_soon, fact: renewal_date, op: within_days, days: 90}",
+        "    - any:\n"
+        "        - {id: renews_soon, fact: renewal_date, op: within_days, days: 90}\n"
+        "        - {fact: nps_score, op: le, value: 6}",
+    )
+    words = describe(compile_workflow(sample, parse_workflow(text), D))
+    assert words.conditions == (
+        Line(0, "All of these hold:"),
+        Line(1, "health score below 60"),
+        Line(1, "Any of these holds:"),
+        Line(2, "renewal date within the next 90 days"),
+        Line(2, "NPS score at most 6"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        (
+            {"type": "assign_csm", "strategy": "by_segment", "by_segment": {"SMB": "Ann"}},
+            "SMB → Ann",
+        ),
+        ({"type": "draft_email", "template": "renewal"}, "template: renewal"),
+        (
+            {"type": "crm_update", "field": "Risk", "value": "High"},
+            "Set the CRM field Risk to High",
+        ),
+        ({"type": "alert", "channel": "#cs-risk"}, "Send an alert to #cs-risk"),
+    ],
+)
+def test_action_words(action, expected):
+    text, _ = action_words(Action.model_validate(action))
+    assert expected in text
+    assert text.endswith("Nothing is sent from the workbench: this is a design to prove.")
+
+
+def test_trigger_and_linear_words():
+    assert "`0 7 * * MON`" in trigger_words(Trigger(type="schedule", schedule="0 7 * * MON"))
+    assert trigger_words(Trigger()) == "Runs when someone starts it by hand."
+    inp = HealthInput(fact="days_since_touch", weight=100, worst=90, best=14)
+    assert normalisation_words(inp) == "linear: 90 or worse scores 0, 14 or better scores 100"
