@@ -38,6 +38,7 @@ from workbench.workflow.model import (
     Group,
     Workflow,
     condition_ids,
+    condition_paths,
     iter_conditions,
 )
 
@@ -157,7 +158,12 @@ def compile_workflow(
             "The workspace has no accounts table, so there is nothing to evaluate.",
             "Import an accounts file on the Data page (or reset to the sample book).",
         )
-    hs_items, score = health_select(wf.health, facts, params)
+    problems: list[tuple[str, WorkflowInvalid]] = []  # (path, error)
+    try:
+        hs_items, score = health_select(wf.health, facts, params)
+    except WorkflowInvalid as exc:
+        problems.append(("health.inputs", exc))
+        hs_items, score = ["NULL AS hs__none"], "NULL::DOUBLE"
     # Conditions may use the health score, so it is a fact from here on.
     facts = FactsQuery(
         facts.ctes,
@@ -167,20 +173,58 @@ def compile_workflow(
         facts.usage_days,
         facts.columns,
     )
-    main = tuple(
-        compile_condition(cid, c, facts, params)
-        for cid, c in zip(condition_ids(wf.conditions), iter_conditions(wf.conditions), strict=True)
-    )
-    scope = tuple(compile_condition(f"scope_{i}", c, facts, params) for i, c in enumerate(wf.scope))
-    rules = []
+
+    def compile_leaf(cid: str, cond: Any, who: str, path: str) -> CompiledCondition | None:
+        try:
+            return compile_condition(cid, cond, facts, params, f"{who} ({path})")
+        except WorkflowInvalid as exc:
+            problems.append((path, exc))
+            return None
+
+    main_ids = condition_ids(wf.conditions)
+    main_paths = condition_paths(wf.conditions, "conditions")
+    main_raw = [
+        compile_leaf(cid, c, f"Condition '{cid}'", path)
+        for cid, c, path in zip(main_ids, iter_conditions(wf.conditions), main_paths, strict=True)
+    ]
+    scope_raw = [
+        compile_leaf(f"scope_{i}", c, "Scope condition", f"scope[{i}]")
+        for i, c in enumerate(wf.scope)
+    ]
+    rules_raw = []
     for i, rule in enumerate(wf.escalation):
         group = _as_group(rule.when)
-        leaves = tuple(
-            compile_condition(f"esc{i}_{j}", c, facts, params)
-            for j, c in enumerate(iter_conditions(group))
+        paths = (
+            condition_paths(group, f"escalation[{i}].when")
+            if isinstance(rule.when, Group)
+            else [f"escalation[{i}].when"]
         )
-        rules.append(CompiledRule(i, rule, group, leaves))
-    all_leaves = main + scope + tuple(leaf for r in rules for leaf in r.leaves)
+        leaves = [
+            compile_leaf(f"esc{i}_{j}", c, f"Escalation rule '{rule.name}'", path)
+            for j, (c, path) in enumerate(zip(iter_conditions(group), paths, strict=True))
+        ]
+        rules_raw.append((i, rule, group, leaves))
+    if len(problems) == 1:
+        raise problems[0][1]
+    if problems:
+        # "path: reason" lines, like the loader's, so pages list them the same way.
+        lines = [
+            f"{path}: {exc.message.replace(f' ({path})', '')} {exc.hint}".strip()
+            for path, exc in problems
+        ]
+        raise WorkflowInvalid(
+            f"The workflow does not fit this workspace ({len(problems)} problems):\n- "
+            + "\n- ".join(lines),
+            "Rename the facts as listed, or import the data they need on the Data page.",
+            problems=lines,
+        )
+    main = tuple(c for c in main_raw if c is not None)
+    scope = tuple(c for c in scope_raw if c is not None)
+    rules = tuple(
+        CompiledRule(i, rule, group, tuple(c for c in leaves if c is not None))
+        for i, rule, group, leaves in rules_raw
+    )
+    all_leaves = main + scope + tuple(x for r in rules for x in r.leaves)
 
     ctes = [f"dates AS ({dates})", *facts.ctes, f"facts AS ({facts.select})"]
     ctes.append(f"scored0 AS (SELECT f.*, {', '.join(hs_items)} FROM facts f)")

@@ -13,6 +13,7 @@ Text comparisons (eq, ne, in, not_in) ignore case.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -157,8 +158,14 @@ class CompiledCondition:
         raise WorkflowInvalid(f"Condition '{self.id}' has no numeric threshold.")
 
     def reason(self, value: Any) -> str:
-        """The sentence with the account's actual value."""
-        return f"{self.sentence}: {describe_value(self.condition, value)}"
+        """The sentence with the account's actual value (left out when the sentence says it)."""
+        c = self.condition
+        says_it = (isinstance(c, Compare) and c.op == "eq") or (
+            isinstance(c, InList) and c.op == "in" and len(c.values) == 1
+        )
+        if says_it and isinstance(value, str) and decide(c, value):
+            return self.sentence
+        return f"{self.sentence}: {describe_value(c, value)}"
 
 
 def describe_value(cond: Any, value: Any) -> str:
@@ -175,23 +182,27 @@ def describe_value(cond: Any, value: Any) -> str:
     return show(value)
 
 
-def _fact(cid: str, name: str, facts: FactsQuery) -> Fact:
+def _fact(who: str, name: str, facts: FactsQuery) -> Fact:
     f = facts.fact(name)
     if f is None:
-        names = ", ".join(x.name for x in facts.facts)
+        names = [x.name for x in facts.facts]
+        close = difflib.get_close_matches(name, names, n=1)
+        guess = f"Did you mean '{close[0]}'? " if close else ""
         raise WorkflowInvalid(
-            f"Condition '{cid}' uses '{name}', which this workspace does not have.",
-            f"Use one of the facts: {names}." if names else "Import an accounts file first.",
+            f"{who} uses '{name}', which this workspace does not have.",
+            f"{guess}Use one of the facts: {', '.join(names)}."
+            if names
+            else "Import an accounts file first.",
         )
     return f
 
 
-def _typed(cid: str, f: Fact, value: Any) -> Any:
+def _typed(who: str, f: Fact, value: Any) -> Any:
     """A written value as the fact's type, or a clear error."""
     if f.type == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise WorkflowInvalid(
-                f"Condition '{cid}' compares the number fact '{f.name}' with {value!r}.",
+                f"{who} compares the number fact '{f.name}' with {value!r}.",
                 "Write a number (no quotes), e.g. 60.",
             )
         return float(value)
@@ -202,13 +213,13 @@ def _typed(cid: str, f: Fact, value: Any) -> Any:
             return date.fromisoformat(str(value))
         except ValueError:
             raise WorkflowInvalid(
-                f"Condition '{cid}' compares the date fact '{f.name}' with {value!r}.",
+                f"{who} compares the date fact '{f.name}' with {value!r}.",
                 "Write a date as YYYY-MM-DD, or use within_days for a window.",
             ) from None
     if f.type == "boolean":
         if not isinstance(value, bool):
             raise WorkflowInvalid(
-                f"Condition '{cid}' compares the yes/no fact '{f.name}' with {value!r}.",
+                f"{who} compares the yes/no fact '{f.name}' with {value!r}.",
                 "Write true or false.",
             )
         return value
@@ -220,7 +231,7 @@ def _num(v: float) -> str:
 
 
 def compile_condition(
-    cid: str, cond: Condition, facts: FactsQuery, params: Params
+    cid: str, cond: Condition, facts: FactsQuery, params: Params, who: str | None = None
 ) -> CompiledCondition:
     """Compile one condition against the workspace's facts.
 
@@ -228,19 +239,20 @@ def compile_condition(
         WorkflowInvalid: The condition names a fact the workspace does not have,
             or compares it with a value of the wrong type; the hint lists what exists.
     """
+    who = who or f"Condition '{cid}'"
     before = set(params.values)
 
     def used() -> dict[str, object]:
         return {k: v for k, v in params.values.items() if k not in before}
 
     if isinstance(cond, Compare):
-        f = _fact(cid, cond.fact, facts)
-        value = _typed(cid, f, cond.value)
+        f = _fact(who, cond.fact, facts)
+        value = _typed(who, f, cond.value)
         v_sql = "{v}"
         if f.type == "text":
             if cond.op not in ("eq", "ne"):
                 raise WorkflowInvalid(
-                    f"Condition '{cid}' uses {cond.op} on the text fact '{f.name}'.",
+                    f"{who} uses {cond.op} on the text fact '{f.name}'.",
                     "Text facts take eq, ne, in, not_in, is_missing or is_present.",
                 )
             v_sql, value = "lower({v})", str(value).lower()
@@ -255,13 +267,13 @@ def compile_condition(
             threshold=float(value) if f.type == "number" else None,
         )
     if isinstance(cond, Between):
-        f = _fact(cid, cond.fact, facts)
+        f = _fact(who, cond.fact, facts)
         if f.type not in ("number", "date"):
             raise WorkflowInvalid(
-                f"Condition '{cid}' uses between on the {f.type} fact '{f.name}'.",
+                f"{who} uses between on the {f.type} fact '{f.name}'.",
                 "between needs a number or date fact.",
             )
-        lo, hi = params.add(_typed(cid, f, cond.low)), params.add(_typed(cid, f, cond.high))
+        lo, hi = params.add(_typed(who, f, cond.low)), params.add(_typed(who, f, cond.high))
         return CompiledCondition(
             cid,
             cond,
@@ -271,8 +283,8 @@ def compile_condition(
             used(),
         )
     if isinstance(cond, InList):
-        f = _fact(cid, cond.fact, facts)
-        values = [_typed(cid, f, v) for v in cond.values]
+        f = _fact(who, cond.fact, facts)
+        values = [_typed(who, f, v) for v in cond.values]
         v_sql = "{v}"
         if f.type == "text":
             values = [str(v).lower() for v in values]
@@ -289,7 +301,7 @@ def compile_condition(
             used(),
         )
     if isinstance(cond, Missing):
-        f = _fact(cid, cond.fact, facts)
+        f = _fact(who, cond.fact, facts)
         missing = cond.op == "is_missing"
         return CompiledCondition(
             cid,
@@ -300,11 +312,11 @@ def compile_condition(
             used(),
         )
     if isinstance(cond, WithinDays):
-        f = _fact(cid, cond.fact, facts)
+        f = _fact(who, cond.fact, facts)
         if f.type != "date":
             dates = ", ".join(x.name for x in facts.facts if x.type == "date")
             raise WorkflowInvalid(
-                f"Condition '{cid}' uses within_days on '{f.name}', which is not a date.",
+                f"{who} uses within_days on '{f.name}', which is not a date.",
                 f"Use one of the date facts: {dates}.",
             )
         col = f"f.{quote_ident(f.name)}"
@@ -334,7 +346,7 @@ def compile_condition(
                 if x.name.endswith("_change_pct")
             ]
             raise WorkflowInvalid(
-                f"Condition '{cid}' watches the usage metric '{cond.metric}', "
+                f"{who} watches the usage metric '{cond.metric}', "
                 "which this workspace does not have.",
                 f"Use one of: {', '.join(metrics)}." if metrics else "Import a usage file first.",
             )
@@ -352,18 +364,18 @@ def compile_condition(
             unit="%",
         )
     if isinstance(cond, Count):
-        return _count(cid, cond, facts, params, before)
-    raise WorkflowInvalid(f"Condition '{cid}' has an unknown operator.")  # pragma: no cover
+        return _count(cid, cond, facts, params, before, who)
+    raise WorkflowInvalid(f"{who} has an unknown operator.")  # pragma: no cover
 
 
 def _count(
-    cid: str, cond: Count, facts: FactsQuery, params: Params, before: set[str]
+    cid: str, cond: Count, facts: FactsQuery, params: Params, before: set[str], who: str
 ) -> CompiledCondition:
     table, date_col = _COUNT_TABLES[cond.source]
     has = {f.source for f in facts.facts}
     if table not in has:
         raise WorkflowInvalid(
-            f"Condition '{cid}' counts {cond.source.replace('_', ' ')}, "
+            f"{who} counts {cond.source.replace('_', ' ')}, "
             f"but this workspace has no {table} table.",
             f"Import a {table} file on the Data page, or remove the condition.",
         )
@@ -371,7 +383,7 @@ def _count(
     if cond.source == "open_tickets":
         if facts.fact("open_tickets") is None:
             raise WorkflowInvalid(
-                f"Condition '{cid}' counts open tickets, but the tickets table has no closed_at "
+                f"{who} counts open tickets, but the tickets table has no closed_at "
                 "or status column to tell open from closed.",
                 "Map the closed date or status column when importing tickets.",
             )
@@ -379,7 +391,7 @@ def _count(
         cols = facts.columns.get(table, {"closed_at": "TIMESTAMP"})
         is_open = open_ticket_sql(cols, params, "x")
         if is_open is None:  # pragma: no cover - facts would lack open_tickets already
-            raise WorkflowInvalid(f"Condition '{cid}' cannot tell open tickets from closed.")
+            raise WorkflowInvalid(f"{who} cannot tell open tickets from closed.")
         where.append(is_open)
         span = ""
     else:
@@ -390,8 +402,7 @@ def _count(
     if cond.priority:
         if facts.columns and "priority" not in facts.columns.get(table, {}):
             raise WorkflowInvalid(
-                f"Condition '{cid}' filters tickets by priority, "
-                "but the tickets table has no priority column.",
+                f"{who} filters tickets by priority, but the tickets table has no priority column.",
                 "Map the priority column when importing tickets, or remove 'priority'.",
             )
         phs = ", ".join(params.add(p.lower()) for p in cond.priority)
@@ -403,11 +414,12 @@ def _count(
         f"{cte} AS (SELECT x.account_id, d.as_of, count(*) AS n FROM {quote_ident(table)} x "
         f"JOIN dates d ON {' AND '.join(where)} GROUP BY ALL)"
     )
+    one = cond.at_least == 1
     noun = {
-        "open_tickets": f"open {pri}tickets",
-        "tickets_opened": f"{pri}tickets opened",
-        "csm_touches": "CSM touches",
-        "survey_responses": "survey responses",
+        "open_tickets": f"open {pri}ticket{'' if one else 's'}",
+        "tickets_opened": f"{pri}ticket{'' if one else 's'} opened",
+        "csm_touches": f"CSM touch{'' if one else 'es'}",
+        "survey_responses": f"survey response{'' if one else 's'}",
     }[cond.source]
     return CompiledCondition(
         cid,

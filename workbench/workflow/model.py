@@ -328,6 +328,15 @@ def iter_conditions(group: Group) -> list[Any]:
     return out
 
 
+def condition_paths(group: Group, prefix: str) -> list[str]:
+    """Where each condition of a group is written (``conditions.all[1].any[0]``), depth first."""
+    out: list[str] = []
+    for k, item in enumerate(group.items):
+        here = f"{prefix}.{group.mode}[{k}]"
+        out.extend(condition_paths(item, here) if isinstance(item, Group) else [here])
+    return out
+
+
 def subject(cond: Any) -> str:
     """The fact (or metric, or source) a condition reads."""
     if isinstance(cond, Change):

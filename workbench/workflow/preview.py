@@ -410,11 +410,12 @@ def record_snapshot(
 def diff_since_refresh(
     con: duckdb.DuckDBPyConnection, wf: Workflow, data_version: str, pv: Preview
 ) -> FiredDiff | None:
-    """Compare with the latest snapshot of the same workflow on different data, if any."""
+    """Compare with the latest snapshot of the same workflow and as-of date on other data."""
     rows = con.execute(
         "SELECT fired, taken_at, as_of FROM wb.preview_snapshots WHERE workflow_name = $n "
-        "AND workflow_sha256 = $s AND data_version <> $dv ORDER BY taken_at DESC LIMIT 1",
-        {"n": wf.name, "s": workflow_sha(wf), "dv": data_version},
+        "AND workflow_sha256 = $s AND data_version <> $dv AND as_of = $d "
+        "ORDER BY taken_at DESC LIMIT 1",
+        {"n": wf.name, "s": workflow_sha(wf), "dv": data_version, "d": pv.as_of},
     ).fetchall()
     if not rows:
         return None

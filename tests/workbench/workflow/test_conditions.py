@@ -288,7 +288,7 @@ CASES = [
         "coalesce(cnt_c.n, 0)",
         "coalesce({v} >= $p0, false)",
         {"p0": 1},
-        "at least 1 open tickets",
+        "at least 1 open ticket",
     ),
     (
         {"op": "count", "source": "open_tickets", "priority": ["P1", "p2"], "at_least": 2},
@@ -315,7 +315,7 @@ CASES = [
         "coalesce(cnt_c.n, 0)",
         "coalesce({v} >= $p2, false)",
         {"p0": 30, "p1": "p1", "p2": 1},
-        "at least 1 P1 tickets opened in the last 30 days",
+        "at least 1 P1 ticket opened in the last 30 days",
     ),
     (
         {"op": "count", "source": "csm_touches", "at_least": 4},
@@ -336,7 +336,7 @@ CASES = [
         "coalesce(cnt_c.n, 0)",
         "coalesce({v} >= $p1, false)",
         {"p0": 365, "p1": 1},
-        "at least 1 survey responses in the last 365 days",
+        "at least 1 survey response in the last 365 days",
     ),
     (
         {"op": "count", "source": "survey_responses", "within_days": 180, "at_least": 2},
@@ -349,14 +349,14 @@ CASES = [
 
 # The CTE each count case needs, by sentence.
 COUNT_CTES = {
-    "at least 1 open tickets": cnt_cte("tickets", f'x."opened_at" < d.as_of AND {OPEN}'),
+    "at least 1 open ticket": cnt_cte("tickets", f'x."opened_at" < d.as_of AND {OPEN}'),
     "at least 2 open P1/p2 tickets": cnt_cte(
         "tickets", f'x."opened_at" < d.as_of AND {OPEN} AND lower(x.priority) IN ($p0, $p1)'
     ),
     "at least 3 tickets opened in the last 90 days": cnt_cte(
         "tickets", 'x."opened_at" < d.as_of AND x."opened_at" >= d.as_of - $p0::INTEGER'
     ),
-    "at least 1 P1 tickets opened in the last 30 days": cnt_cte(
+    "at least 1 P1 ticket opened in the last 30 days": cnt_cte(
         "tickets",
         'x."opened_at" < d.as_of AND x."opened_at" >= d.as_of - $p0::INTEGER '
         "AND lower(x.priority) IN ($p1)",
@@ -367,7 +367,7 @@ COUNT_CTES = {
     "at least 0 CSM touches in the last 30 days": cnt_cte(
         "activity", 'x."date" < d.as_of AND x."date" >= d.as_of - $p0::INTEGER'
     ),
-    "at least 1 survey responses in the last 365 days": cnt_cte(
+    "at least 1 survey response in the last 365 days": cnt_cte(
         "surveys", 'x."responded_at" < d.as_of AND x."responded_at" >= d.as_of - $p0::INTEGER'
     ),
     "at least 2 survey responses in the last 180 days": cnt_cte(
@@ -642,7 +642,9 @@ def raises(spec, facts=FACTS) -> WorkflowInvalid:
 def test_unknown_fact_lists_the_facts():
     e = raises({"op": "lt", "fact": "health", "value": 60})
     assert e.message == "Condition 'c' uses 'health', which this workspace does not have."
-    assert e.hint.startswith("Use one of the facts: account_id, as_of, arr, renewal_date,")
+    assert e.hint.startswith(
+        "Did you mean 'health_score'? Use one of the facts: account_id, as_of,"
+    )
     assert "health_score" in e.hint and "days_since_touch" in e.hint
 
 
@@ -900,9 +902,28 @@ def test_compile_workflow_names_the_condition(nasty_con):
     with pytest.raises(WorkflowInvalid) as exc:
         compile_workflow(nasty_con, wf, D)
     assert exc.value.message == (
-        "Condition 'low_nps' uses 'nps_score', which this workspace does not have."
+        "Condition 'low_nps' (conditions.all[0]) uses 'nps_score', "
+        "which this workspace does not have."
     )
     assert "active_users_change_pct" in exc.value.hint
+
+
+def test_compile_workflow_lists_every_problem_with_its_path(nasty_con):
+    wf = nasty_workflow(
+        {"all": [{"id": "a", "fact": "nps_scor", "op": "lt", "value": 7}, {"any": [
+            {"fact": "segment", "op": "in", "values": ["SMB"]},
+            {"fact": "arrr", "op": "gt", "value": 1},
+        ]}]},
+        escalation=[{"name": "Big", "when": {"fact": "ARR", "op": "ge", "value": 5}}],
+    )  # fmt: skip
+    with pytest.raises(WorkflowInvalid) as exc:
+        compile_workflow(nasty_con, wf, D)
+    assert "(3 problems)" in exc.value.message
+    assert exc.value.problems[0].startswith("conditions.all[0]: Condition 'a' uses 'nps_scor'")
+    assert exc.value.problems[1].startswith("conditions.all[1].any[1]: Condition")
+    assert "uses 'arrr'" in exc.value.problems[1]
+    assert "Did you mean 'arr'?" in exc.value.problems[1]
+    assert exc.value.problems[2].startswith("escalation[0].when: Escalation rule 'Big' uses 'ARR'")
 
 
 @pytest.fixture
