@@ -17,12 +17,13 @@ import duckdb
 import pandas as pd
 
 from workbench.errors import InputFileError, NotFound
+from workbench.export.backtest_book import backtest_workbook
 from workbench.export.preview_book import firing_frame, preview_xlsx
 from workbench.export.tabular import write_table
 from workbench.storage.history import data_version
 from workbench.storage.workspace import Workspace
 from workbench.workflow import store as workflows
-from workbench.workflow.backtest import backtest_dates, backtest_workbook, run_backtest
+from workbench.workflow.backtest import backtest_dates, run_backtest
 from workbench.workflow.compiler import evaluation
 from workbench.workflow.facts import default_as_of
 from workbench.workflow.loader import parse_workflow, workflow_json_schema

@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from workbench.export.backtest_book import backtest_workbook
 from workbench.storage.history import data_version
 from workbench.storage.sql import Params
 from workbench.ui.bootstrap import Context
@@ -27,7 +28,6 @@ from workbench.workflow.backtest import (
     BacktestResult,
     Every,
     backtest_dates,
-    backtest_workbook,
     run_backtest,
 )
 from workbench.workflow.compiler import evaluation

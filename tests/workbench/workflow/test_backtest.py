@@ -16,12 +16,12 @@ import pytest
 import yaml
 
 from workbench.errors import WorkbenchError
+from workbench.export.backtest_book import backtest_workbook
 from workbench.ingest.sample import reset_to_sample
 from workbench.storage.workspace import Workspace, connect
 from workbench.workflow.backtest import (
     BacktestResult,
     backtest_dates,
-    backtest_workbook,
     rank_auc,
     run_backtest,
 )
