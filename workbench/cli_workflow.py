@@ -229,7 +229,7 @@ def cmd_preview(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int
     for c in pv.caps:
         print(f"  [{'ok' if c.ok else '!!'}] {c.name}: {c.sentence}")
     version = data_version(con)
-    if args.workflow is None:
+    if args.workflow is None and args.as_of is None:  # snapshots are taken at the data's date
         record_snapshot(con, wf, version, pv)
         diff = diff_since_refresh(con, wf, version, pv)
         if diff is not None:
@@ -271,7 +271,11 @@ def cmd_sweep(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
         frame = sweep(ev, args.condition, grid(start, stop, args.step or step))
         hint = suggest(ev, args.condition, frame) if not args.churn else None
         cond = ev.compiled.condition(args.condition)
-    where = f"over {len(dates)} backtest dates" if args.churn else f"as of {as_of}"
+    where = (
+        f"over {len(dates)} backtest dates (accounts and ARR are summed over the dates)"
+        if args.churn
+        else f"as of {as_of}"
+    )
     print(f"{label}: sweeping “{cond.sentence}” {where}")
     _print_table(frame)
     if hint is not None:
@@ -288,6 +292,8 @@ def cmd_backtest(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> in
         con, wf, dates, args.label_days, progress=lambda f, msg: print(f"[{f:4.0%}] {msg}")
     )
     print(f"{label}: {result.sentence()}")
+    if result.warning:
+        print(f"Warning: {result.warning}")
     for name, value in result.figures():
         print(f"  {name}: {_figure(value)}")
     _print_table(result.per_date)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.workflow.compiler import evaluation
+from workbench.workflow.compiler import Compiled, evaluation
 from workbench.workflow.facts import default_as_of, table_columns
 from workbench.workflow.model import Workflow
 
@@ -206,6 +206,19 @@ class BacktestResult:
     lift: float | None
     auc: float | None
     sql: str
+    current_state: tuple[str, ...] = ()
+
+    @property
+    def warning(self) -> str | None:
+        """Why the figures may be too good: facts that are taken as they are today."""
+        if not self.current_state:
+            return None
+        names = ", ".join(f"`{n}`" for n in self.current_state)
+        return (
+            f"This workflow uses {names}, taken as it is today, not as it was on each past "
+            "date: the backtest can see the future through it (an account status of "
+            "'Churned' gives churn away). Treat its figures as an upper bound."
+        )
 
     @property
     def cadence(self) -> str:
@@ -362,6 +375,30 @@ def _deciles(con: duckdb.DuckDBPyConnection, table: str) -> tuple[pd.DataFrame, 
     return df, rank_auc(-health, churned)
 
 
+# Account facts a backtest may use safely: computed as of each date, or descriptors
+# that rarely change (segment, owner, industry, region, start date).
+AS_OF_SAFE = ("account_id", "as_of", "arr", "renewal_date", "days_to_renewal", "tenure_days") + (
+    "account_name",
+    "segment",
+    "csm_owner",
+    "industry",
+    "region",
+    "start_date",
+)
+
+
+def current_state_facts(compiled: Compiled) -> tuple[str, ...]:
+    """Account columns the workflow reads that are taken as they are now (not as of a date)."""
+    used = {leaf.condition.fact for leaf in compiled.leaves() if hasattr(leaf.condition, "fact")}
+    used |= {inp.fact for inp in compiled.workflow.health.inputs}
+    out = []
+    for name in sorted(used):
+        f = compiled.facts.fact(name)
+        if f is not None and f.source == "accounts" and name not in AS_OF_SAFE:
+            out.append(name)
+    return tuple(out)
+
+
 def run_backtest(
     con: duckdb.DuckDBPyConnection,
     wf: Workflow,
@@ -406,6 +443,7 @@ def run_backtest(
         events = _events(con, table, per_date, "segment" in cols)
         deciles, auc = _deciles(con, table)
         sql = ev.compiled.sql
+        current = current_state_facts(ev.compiled)
     fired = int(per_date["fired"].sum())
     caught_rows = int(per_date["caught"].sum())
     n_events = len(events)
@@ -440,6 +478,7 @@ def run_backtest(
         lift=_ratio(recall, random_recall) if recall is not None and random_recall else None,
         auc=auc,
         sql=sql,
+        current_state=current,
     )
     say(1.0, "Backtest done")
     return result

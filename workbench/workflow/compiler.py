@@ -32,6 +32,7 @@ from workbench.workflow.facts import (
     table_columns,
 )
 from workbench.workflow.health import health_select
+from workbench.workflow.health import problems as health_problems
 from workbench.workflow.model import (
     Change,
     EscalationRule,
@@ -159,11 +160,11 @@ def compile_workflow(
             "Import an accounts file on the Data page (or reset to the sample book).",
         )
     problems: list[tuple[str, WorkflowInvalid]] = []  # (path, error)
-    try:
-        hs_items, score = health_select(wf.health, facts, params)
-    except WorkflowInvalid as exc:
-        problems.append(("health.inputs", exc))
+    problems.extend(health_problems(wf.health, facts))
+    if problems:
         hs_items, score = ["NULL AS hs__none"], "NULL::DOUBLE"
+    else:
+        hs_items, score = health_select(wf.health, facts, params)
     # Conditions may use the health score, so it is a fact from here on.
     facts = FactsQuery(
         facts.ctes,

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from workbench.errors import WorkflowInvalid
 from workbench.storage.sql import Params, quote_ident
@@ -35,6 +36,7 @@ from workbench.workflow.model import (
     WithinDays,
 )
 
+_ORDERED = ("lt", "le", "gt", "ge")
 _OPS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "=", "ne": "<>"}
 _WORDS = {
     "lt": "below",
@@ -145,17 +147,33 @@ class CompiledCondition:
         raise WorkflowInvalid(f"Condition '{self.id}' has no numeric threshold to sweep.")
 
     def with_threshold(self, threshold: float) -> Any:
-        """The condition with its threshold replaced (for "apply this threshold")."""
+        """The condition with its threshold replaced (for "apply this threshold").
+
+        Whole-number thresholds round the way the sweep counts: "within 17.5 days" is
+        within 17, "at least 2.5" is at least 3. The result is validated again.
+
+        Raises:
+            WorkflowInvalid: The threshold is not allowed for this condition (e.g. -4 days).
+        """
         c = self.condition
         if isinstance(c, Compare):
-            return c.model_copy(update={"value": threshold})
-        if isinstance(c, WithinDays):
-            return c.model_copy(update={"days": round(threshold)})
-        if isinstance(c, Change):
-            return c.model_copy(update={"pct": float(threshold)})
-        if isinstance(c, Count):
-            return c.model_copy(update={"at_least": round(threshold)})
-        raise WorkflowInvalid(f"Condition '{self.id}' has no numeric threshold.")
+            update: dict[str, Any] = {"value": threshold}
+        elif isinstance(c, WithinDays):
+            update = {"days": math.floor(threshold)}
+        elif isinstance(c, Change):
+            update = {"pct": float(threshold)}
+        elif isinstance(c, Count):
+            update = {"at_least": math.ceil(threshold)}
+        else:
+            raise WorkflowInvalid(f"Condition '{self.id}' has no numeric threshold.")
+        try:
+            return type(c).model_validate({**c.model_dump(exclude_none=True), **update})
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"]
+            raise WorkflowInvalid(
+                f"Condition '{self.id}' cannot take the threshold {threshold:g}: {reason}.",
+                "Pick a threshold inside the allowed range.",
+            ) from None
 
     def reason(self, value: Any) -> str:
         """The sentence with the account's actual value (left out when the sentence says it)."""
@@ -264,7 +282,7 @@ def compile_condition(
             f"f.{quote_ident(f.name)}",
             f"coalesce({v_sql} {_OPS[cond.op]} {ph}, false)",
             used(),
-            threshold=float(value) if f.type == "number" else None,
+            threshold=float(value) if f.type == "number" and cond.op in _ORDERED else None,
         )
     if isinstance(cond, Between):
         f = _fact(who, cond.fact, facts)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pydantic import ValidationError
+
 from workbench.errors import WorkflowInvalid
 from workbench.workflow.model import Group, Workflow, condition_ids
 
@@ -38,4 +40,14 @@ def replace_condition(wf: Workflow, cid: str, new_condition: Any) -> Workflow:
         )
     group = _rebuild(wf.conditions, iter(ids), cid, new_condition)
     fields = {name: getattr(wf, name) for name in type(wf).model_fields}
-    return type(wf).model_validate({**fields, "conditions": group})
+    edited = type(wf).model_validate({**fields, "conditions": group})
+    # Validate from plain data: pydantic does not re-check model instances it is handed.
+    try:
+        return type(wf).model_validate(edited.model_dump(mode="python", exclude_none=True))
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise WorkflowInvalid(
+            "The edited workflow is not valid: " + "; ".join(problems),
+            "Pick a threshold inside the allowed range.",
+            problems=problems,
+        ) from None

@@ -29,6 +29,12 @@ FactType = Literal["number", "text", "date", "boolean"]
 
 CHURN_WORDS = ("churned", "churn", "lost", "cancelled", "canceled", "closed lost", "terminated")
 MAX_PRIORITIES = 8
+# Names the compiler adds to every evaluated row; account columns may not take them.
+RESERVED = frozenset(
+    ("health_score", "fires", "in_scope", "matches", "route", "route_if_fired", "route_rule")
+    + ("churn_date", "as_of", "account_id")
+)
+RESERVED_PREFIXES = ("hs__", "v__", "ok__", "esc__")
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 
 
@@ -160,6 +166,7 @@ class _Builder:
         self.joins: list[str] = []
         self.select: list[str] = []
         self.facts: list[Fact] = []
+        self.own: list[str] = []
 
     def has(self, table: str, *columns: str) -> bool:
         return table in self.cols and all(c in self.cols[table] for c in columns)
@@ -225,8 +232,29 @@ def _accounts(b: _Builder) -> None:
             "accounts",
             "Days since the customer started",
         )
-    for c in own:
-        b.add(f"acc.{quote_ident(c)}", c, _fact_type(acc[c]), "accounts", f"accounts.{c}")
+    b.own = own
+
+
+def _account_columns(b: _Builder) -> None:
+    """Every other accounts column, after the computed facts so those keep their names.
+
+    A column whose name a computed fact or the compiler already uses (say a CRM's own
+    ``health_score``) is offered as ``accounts_<name>`` instead of silently replacing it.
+    """
+    acc = b.cols["accounts"]
+    for c in b.own:
+        typ = _fact_type(acc[c])
+        expr = f"acc.{quote_ident(c)}"
+        if acc[c].upper().startswith("TIMESTAMP"):
+            expr += "::DATE"  # compared with dates, like the other date facts
+        taken = {f.name.lower() for f in b.facts}
+        name = c
+        if c.lower() in taken or c.lower() in RESERVED or c.lower().startswith(RESERVED_PREFIXES):
+            name = f"accounts_{c}"
+            desc = f"accounts.{c} (renamed: the workbench computes its own {c})"
+        else:
+            desc = f"accounts.{c} (as it is now)"
+        b.add(expr, name, typ, "accounts", desc)
 
 
 def usage_metrics(cols: dict[str, dict[str, str]]) -> list[str]:
@@ -469,6 +497,7 @@ def build_facts(
     _tickets(b, ticket_priorities(con), csat_days)
     _surveys(b)
     _activity(b)
+    _account_columns(b)
     select = "SELECT " + ",\n  ".join(b.select) + "\nFROM acc " + " ".join(b.joins)
     return FactsQuery(tuple(b.ctes), select, tuple(b.facts), usage_days, cols)
 

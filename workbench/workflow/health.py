@@ -56,16 +56,11 @@ def health_select(health: HealthScore, facts: FactsQuery, params: Params) -> tup
     Raises:
         WorkflowInvalid: An input names a missing or non-numeric fact.
     """
+    found = problems(health, facts)
+    if found:
+        raise found[0][1]
     items: list[str] = []
-    for i, inp in enumerate(health.inputs):
-        f = facts.fact(inp.fact)
-        numbers = [x.name for x in facts.facts if x.type == "number"]
-        if f is None or f.type != "number":
-            what = "does not exist in this workspace" if f is None else f"is {f.type}, not a number"
-            raise WorkflowInvalid(
-                f"Health input health.inputs[{i}] uses '{inp.fact}', which {what}.",
-                f"Use one of the number facts: {', '.join(numbers)}.",
-            )
+    for inp in health.inputs:
         col = f"f.{quote_ident(inp.fact)}"
         items.append(f"{_normalised(inp, col, params)} AS {quote_ident(input_column(inp.fact))}")
     terms, weights = [], []
@@ -82,6 +77,26 @@ def health_select(health: HealthScore, facts: FactsQuery, params: Params) -> tup
     else:
         score = f"({' + '.join(terms)}) / nullif({' + '.join(weights)}, 0)"
     return items, score
+
+
+def problems(health: HealthScore, facts: FactsQuery) -> list[tuple[str, WorkflowInvalid]]:
+    """Every health input on a missing or non-numeric fact, with its path."""
+    numbers = [x.name for x in facts.facts if x.type == "number"]
+    out = []
+    for i, inp in enumerate(health.inputs):
+        f = facts.fact(inp.fact)
+        if f is None or f.type != "number":
+            what = "does not exist in this workspace" if f is None else f"is {f.type}, not a number"
+            out.append(
+                (
+                    f"health.inputs[{i}]",
+                    WorkflowInvalid(
+                        f"Health input health.inputs[{i}] uses '{inp.fact}', which {what}.",
+                        f"Use one of the number facts: {', '.join(numbers)}.",
+                    ),
+                )
+            )
+    return out
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ Scalar = bool | int | float | str | date
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-_RESERVED_ID = re.compile(r"^(scope_\d+|esc\d+_\d+)$")
+_RESERVED_ID = re.compile(r"^(scope_\d+|esc\d+_\d+)$", re.IGNORECASE)
 
 
 class _Cond(_Strict):
@@ -311,9 +311,10 @@ class Workflow(_Strict):
         seen: set[str] = set()
         for cond in iter_conditions(self.conditions):
             if cond.id is not None:
-                if cond.id in seen:
-                    raise ValueError(f"two conditions share the id '{cond.id}'")
-                seen.add(cond.id)
+                # Ids become column names, and DuckDB column names ignore case.
+                if cond.id.lower() in seen:
+                    raise ValueError(f"two conditions share the id '{cond.id}' (ids ignore case)")
+                seen.add(cond.id.lower())
         return self
 
 
@@ -352,7 +353,7 @@ def condition_ids(group: Group) -> list[str]:
     for cond in iter_conditions(group):
         base = cond.id or re.sub(r"[^a-z0-9]+", "_", f"{subject(cond)}_{cond.op}".lower())
         name, n = base, 2
-        while name in ids:
+        while name.lower() in {i.lower() for i in ids}:
             name, n = f"{base}_{n}", n + 1
         ids.append(name)
     return ids

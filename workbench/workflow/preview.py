@@ -125,7 +125,15 @@ def _assign(wf: Workflow, fired: pd.DataFrame) -> pd.Series:
     auto = fired["route"] == "automated"
     if a.type == "assign_csm" and a.strategy == "round_robin" and a.csms:
         per = min(a.capacity_per_week or g.max_per_csm_per_week, g.max_per_csm_per_week)
-        slots = [c for _ in range(per) for c in a.csms]
+        # Escalations on a round-robin CSM's own accounts use up their week first.
+        already = who[~auto].value_counts().to_dict()
+        left = {c: max(0, per - int(already.get(c, 0))) for c in a.csms}
+        slots: list[str] = []
+        while any(left.values()):
+            for c in a.csms:
+                if left[c]:
+                    slots.append(c)
+                    left[c] -= 1
         idx = fired.index[auto]
         names = slots + ["(over capacity)"] * max(0, len(idx) - len(slots))
         who.loc[idx] = names[: len(idx)]
@@ -150,12 +158,14 @@ def _group(fired: pd.DataFrame, by: str) -> pd.DataFrame:
     return out.sort_values(["accounts", "arr"], ascending=False, ignore_index=True)
 
 
-def gap_sql(c: CompiledCondition, v: str) -> str | None:
-    """SQL of how far a failing value is from passing (in the threshold's unit), or None."""
+def gap_sql(c: CompiledCondition, v: str, t: str = "$t") -> str | None:
+    """SQL of how far a failing value is from passing (in the threshold's unit), or None.
+
+    ``t`` is the placeholder of the threshold parameter.
+    """
     cond = c.condition
     if c.threshold is None:
         return None
-    t = f"{c.threshold!r}"
     if isinstance(cond, Compare):
         return {
             "lt": f"{v} - {t}",
@@ -188,6 +198,7 @@ def margin(c: CompiledCondition) -> float:
 def near_misses(ev: Evaluation, limit: int = 200) -> pd.DataFrame:
     """In-scope accounts that miss by one numeric condition, within ``margin`` of its threshold."""
     compiled, parts = ev.compiled, []
+    values: list[dict[str, object]] = []
     for c in compiled.sweepable:
         gap = gap_sql(c, quote_ident(value_col(c.id)))
         if gap is None:
@@ -196,7 +207,7 @@ def near_misses(ev: Evaluation, limit: int = 200) -> pd.DataFrame:
         v = quote_ident(value_col(c.id))
         cols = [
             "account_id",
-            f"{_literal_id(c.id)} AS condition",
+            "$cid AS condition",
             f"({gap})::DOUBLE AS gap",
             f"{v} AS value",
             "arr",
@@ -210,11 +221,13 @@ def near_misses(ev: Evaluation, limit: int = 200) -> pd.DataFrame:
         parts.append(
             f"SELECT {', '.join(cols)} FROM {ev.table} "
             f"WHERE in_scope AND NOT fires AND NOT {quote_ident(pass_col(c.id))} "
-            f"AND {fires_if} AND {v} IS NOT NULL AND ({gap}) BETWEEN 0 AND {margin(c)!r}"
+            f"AND {fires_if} AND {v} IS NOT NULL AND ({gap}) BETWEEN 0 AND $margin "
+            "ORDER BY gap, arr DESC LIMIT $limit"
         )
+        values.append({"cid": c.id, "t": c.threshold, "margin": margin(c), "limit": limit})
     if not parts:
         return pd.DataFrame()
-    frames = [ev.con.execute(p + f" ORDER BY gap, arr DESC LIMIT {int(limit)}").df() for p in parts]
+    frames = [ev.con.execute(p, v).df() for p, v in zip(parts, values, strict=True)]
     df = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
     if df.empty:
         return df
@@ -238,12 +251,6 @@ def _passed_except(cid: str) -> Callable[[CompiledCondition], str]:
         return "true" if c.id == cid else quote_ident(pass_col(c.id))
 
     return leaf
-
-
-def _literal_id(cid: str) -> str:
-    # Condition ids are validated names from the workflow (letters, digits, underscores);
-    # quote them as a literal so they are data even if that ever changes.
-    return "'" + cid.replace("'", "''") + "'"
 
 
 def build_preview(ev: Evaluation) -> Preview:
@@ -326,7 +333,7 @@ def build_preview(ev: Evaluation) -> Preview:
             0,
             True,
             f"An account is acted on at most once every {wf.guardrails.cooldown_days} days "
-            "(enforced across recorded runs)",
+            "(stored with the workflow; applied once runs are recorded)",
         )
     )
     return Preview(
@@ -410,12 +417,12 @@ def record_snapshot(
 def diff_since_refresh(
     con: duckdb.DuckDBPyConnection, wf: Workflow, data_version: str, pv: Preview
 ) -> FiredDiff | None:
-    """Compare with the latest snapshot of the same workflow and as-of date on other data."""
+    """Compare with the latest snapshot of the same workflow on other data (record and compare
+    at the data's default as-of date: a refresh usually moves it)."""
     rows = con.execute(
         "SELECT fired, taken_at, as_of FROM wb.preview_snapshots WHERE workflow_name = $n "
-        "AND workflow_sha256 = $s AND data_version <> $dv AND as_of = $d "
-        "ORDER BY taken_at DESC LIMIT 1",
-        {"n": wf.name, "s": workflow_sha(wf), "dv": data_version, "d": pv.as_of},
+        "AND workflow_sha256 = $s AND data_version <> $dv ORDER BY taken_at DESC LIMIT 1",
+        {"n": wf.name, "s": workflow_sha(wf), "dv": data_version},
     ).fetchall()
     if not rows:
         return None

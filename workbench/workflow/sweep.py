@@ -21,7 +21,7 @@ from workbench.storage.sql import Params, quote_ident
 from workbench.workflow.compiler import Compiled, Evaluation, pass_col, value_col
 from workbench.workflow.conditions import CompiledCondition, compile_condition
 from workbench.workflow.model import Change, Compare, Count, WithinDays
-from workbench.workflow.preview import weekly_capacity
+from workbench.workflow.preview import ROUTES, weekly_capacity
 
 MAX_POINTS = 501
 
@@ -46,8 +46,8 @@ def sweep_sql(compiled: Compiled, table: str, cid: str) -> str:
         f"count(*) FILTER (WHERE {fires}) AS accounts",
         f"coalesce(sum(e.arr) FILTER (WHERE {fires}), 0) AS arr",
         *(
-            f"count(*) FILTER (WHERE {fires} AND e.route_if_fired = '{r}') AS {r}"
-            for r in ("automated", "human", "manager")
+            f"count(*) FILTER (WHERE {fires} AND e.route_if_fired = $route_{r}) AS {r}"
+            for r in ROUTES
         ),
     ]
     if compiled.labelled:
@@ -61,10 +61,11 @@ def sweep_sql(compiled: Compiled, table: str, cid: str) -> str:
             "AS churners",
             f"count(DISTINCT {event}) FILTER (WHERE {fires} AND e.churn_date IS NOT NULL) AS caught",
         ]
+    # The thresholds drive, so every threshold has a row even when no account is evaluated.
     return (
-        f"SELECT t.threshold, {', '.join(aggs)} FROM {table} e "
-        "CROSS JOIN (SELECT unnest($thresholds::DOUBLE[]) AS threshold) t "
-        "GROUP BY t.threshold ORDER BY t.threshold"
+        f"SELECT t.threshold, {', '.join(aggs)} "
+        "FROM (SELECT unnest($thresholds::DOUBLE[]) AS threshold) t "
+        f"LEFT JOIN {table} e ON true GROUP BY t.threshold ORDER BY t.threshold"
     )
 
 
@@ -83,7 +84,8 @@ def sweep(ev: Evaluation, cid: str, thresholds: Sequence[float]) -> pd.DataFrame
             f"A sweep takes 1 to {MAX_POINTS} thresholds; this one has {len(points)}.",
             "Choose a wider step.",
         )
-    df = ev.con.execute(sweep_sql(ev.compiled, ev.table, cid), {"thresholds": points}).df()
+    params: dict[str, object] = {"thresholds": points, **{f"route_{r}": r for r in ROUTES}}
+    df = ev.con.execute(sweep_sql(ev.compiled, ev.table, cid), params).df()
     if ev.compiled.labelled:
         df["precision"] = np.where(
             df["flagged_rows"] > 0,
@@ -114,9 +116,10 @@ def default_range(ev: Evaluation, cid: str, points: int = 101) -> tuple[float, f
         return 0.0, 100.0, 1.0
     if isinstance(cond, WithinDays):
         hi = max(2 * cond.days, 180)
-        return 0.0, float(hi), _nice(hi / (points - 1))
+        step = float(max(1, round(hi / (points - 1))))  # whole days
+        return 0.0, math.ceil(hi / step) * step, step
     if isinstance(cond, Change):
-        return 0.0, 100.0, 1.0
+        return 1.0, 100.0, 1.0  # a change "by more than 0%" is not allowed
     if isinstance(cond, Count):
         return 0.0, float(max(10, 2 * cond.at_least)), 1.0
     v = quote_ident(value_col(cid))
@@ -170,9 +173,12 @@ def _looseness(c: CompiledCondition) -> int:
 def suggest(ev: Evaluation, cid: str, frame: pd.DataFrame) -> Suggestion:
     """The loosest swept threshold whose actions stay within the weekly capacity."""
     c = ev.compiled.condition(cid)
-    capacity, why = weekly_capacity(ev.compiled.workflow)
-    measure = "automated" if ev.compiled.workflow.action.type == "assign_csm" else "accounts"
-    ok = frame[frame[measure] <= capacity]
+    wf = ev.compiled.workflow
+    capacity, why = weekly_capacity(wf)
+    measure = "automated" if wf.action.type == "assign_csm" else "accounts"
+    cap = wf.guardrails.max_actions_per_run
+    why = f"{why}, and at most {cap} actions per run"
+    ok = frame[(frame[measure] <= capacity) & (frame["accounts"] <= cap)]
     if ok.empty:
         return Suggestion(
             None,

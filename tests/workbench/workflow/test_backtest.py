@@ -438,3 +438,20 @@ def test_result_is_immutable(tiny_result: BacktestResult):
         tiny_result.recall = 1.0  # type: ignore[misc]
     assert tiny_result.dates == tuple(RUNS)
     assert tiny_result.dates[-1] - tiny_result.dates[0] == timedelta(days=21)
+
+
+def test_current_state_account_columns_are_flagged(sample: duckdb.DuckDBPyConnection) -> None:
+    """A status column taken as it is today gives churn away; the result says so."""
+    text = default_yaml().replace(
+        "{id: health_below, fact: health_score, op: lt, value: 60}",
+        "{id: gone, fact: account_status, op: eq, value: churned}",
+    )
+    leaky = run_backtest(
+        sample, Workflow.model_validate(yaml.safe_load(text)), backtest_dates(sample)
+    )
+    assert leaky.current_state == ("account_status",)
+    assert leaky.warning is not None and "`account_status`" in leaky.warning
+    fair = run_backtest(
+        sample, Workflow.model_validate(yaml.safe_load(default_yaml())), backtest_dates(sample)
+    )
+    assert fair.current_state == () and fair.warning is None
