@@ -28,16 +28,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def _start(ws: Path, sample: bool):
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
         pytest.skip(f"{CHROMIUM} not installed (./dev test installs it when it can)")
     pytest.importorskip("playwright.sync_api")
-    ws = tmp_path_factory.mktemp("browser") / "ws"
     port = _free_port()
-    env = {**os.environ, "WORKBENCH_WORKSPACE": str(ws), "WORKBENCH_NO_SAMPLE": "1"}
+    env = {**os.environ, "WORKBENCH_WORKSPACE": str(ws)}
+    if sample:
+        env.pop("WORKBENCH_NO_SAMPLE", None)
+    else:
+        env["WORKBENCH_NO_SAMPLE"] = "1"
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
     proc = subprocess.Popen(
         [
@@ -67,12 +69,29 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("streamlit did not start: " + (proc.stdout.read() if proc.stdout else ""))
-    yield url
+    return url, proc
+
+
+def _stop(proc) -> None:
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    url, proc = _start(tmp_path_factory.mktemp("browser") / "ws", sample=False)
+    yield url
+    _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def sample_server(tmp_path_factory):
+    url, proc = _start(tmp_path_factory.mktemp("browser_sample") / "ws", sample=True)
+    yield url
+    _stop(proc)
 
 
 def _settle(page) -> None:
@@ -117,4 +136,38 @@ def test_import_through_the_page_shows_table_in_sidebar(server, tmp_path):
         text = sidebar.inner_text()
         assert "accounts" in text and "2" in text
         page.screenshot(path=str(tmp_path / "after-import.png"), full_page=True)
+        browser.close()
+
+
+def test_workflow_journey_on_the_sample_book(sample_server):
+    """Workflow in words, the preview with reasons, the explorer and a backtest run."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{sample_server}/workflow", wait_until="domcontentloaded")
+        page.get_by_text("Senior CSM for at-risk renewals").first.wait_for(timeout=90_000)
+        _settle(page)
+        assert page.get_by_text("health score below 60").first.is_visible()
+
+        page.goto(f"{sample_server}/preview", wait_until="domcontentloaded")
+        page.get_by_text(re.compile(r"the workflow fires on \d+ of")).first.wait_for(timeout=90_000)
+        _settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+
+        page.goto(f"{sample_server}/thresholds", wait_until="domcontentloaded")
+        page.locator('[data-testid="stSlider"]').first.wait_for(timeout=90_000)
+        _settle(page)
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 1
+
+        page.goto(f"{sample_server}/backtest", wait_until="domcontentloaded")
+        page.get_by_role("button", name="Run backtest").wait_for(timeout=90_000)
+        _settle(page)
+        page.get_by_role("button", name="Run backtest").click()
+        page.get_by_text(re.compile(r"would have flagged \d+ of \d+ churners")).first.wait_for(
+            timeout=90_000
+        )
+        _settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
