@@ -95,8 +95,10 @@ class Preview:
 
 
 def _reason_texts(compiled: Compiled, rows: pd.DataFrame) -> list[str]:
+    # Only the columns reasons read: turning every column into dicts dominates on big books.
+    wanted = [value_col(c.id) for c in compiled.leaves()] + ["route", "route_rule"]
     out = []
-    for row in rows.to_dict("records"):
+    for row in rows[[c for c in wanted if c in rows.columns]].to_dict("records"):
         parts = [c.reason(row.get(value_col(c.id))) for c in compiled.conditions]
         if isinstance(row.get("route_rule"), str):
             rule = next(r for r in compiled.escalation if r.rule.name == row["route_rule"])

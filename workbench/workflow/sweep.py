@@ -36,36 +36,54 @@ def sweep_sql(compiled: Compiled, table: str, cid: str) -> str:
         )
     v = "e." + quote_ident(value_col(cid))
 
-    def leaf(c: CompiledCondition) -> str:
+    def at_threshold(c: CompiledCondition) -> str:
         if c.id == cid:
             return target.sweep_pass(v, "t.threshold")
         return "e." + quote_ident(pass_col(c.id))
 
-    fires = f"(e.in_scope AND {compiled.fires_sql(leaf)})"
-    aggs = [
-        f"count(*) FILTER (WHERE {fires}) AS accounts",
-        f"coalesce(sum(e.arr) FILTER (WHERE {fires}), 0) AS arr",
-        *(
-            f"count(*) FILTER (WHERE {fires} AND e.route_if_fired = $route_{r}) AS {r}"
-            for r in ROUTES
-        ),
+    def swept_passes(c: CompiledCondition) -> str:
+        return "true" if c.id == cid else "e." + quote_ident(pass_col(c.id))
+
+    routes = ", ".join(
+        f"count(*) FILTER (WHERE hit AND route_if_fired = $route_{r}) AS {r}" for r in ROUTES
+    )
+    ctes = [
+        "t AS (SELECT unnest($thresholds::DOUBLE[]) AS threshold)",
+        # Groups are all/any only, so a row that does not fire with the swept condition
+        # passing fires at no threshold: leave it out before crossing with thresholds.
+        f"c AS (SELECT * FROM {table} e WHERE e.in_scope AND {compiled.fires_sql(swept_passes)})",
+        # The firing test once per (row, threshold), not once per aggregate.
+        f"h AS (SELECT t.threshold, e.*, {compiled.fires_sql(at_threshold)} AS hit "
+        "FROM c e CROSS JOIN t)",
+        "s AS (SELECT threshold, count(*) FILTER (WHERE hit) AS accounts, "
+        f"coalesce(sum(arr) FILTER (WHERE hit), 0) AS arr, {routes}"
+        + (
+            ", count(*) FILTER (WHERE hit AND churn_date IS NOT NULL) AS flagged_churn_rows"
+            if compiled.labelled
+            else ""
+        )
+        + " FROM h GROUP BY threshold)",
     ]
+    cols = ["accounts", "arr", *ROUTES]
+    joins = "LEFT JOIN s USING (threshold)"
     if compiled.labelled:
         # Precision counts flagged (account, date) rows; recall counts churn events (an
         # account's churn caught on any date before it), as the backtest does.
-        event = "(e.account_id, e.churn_date)"
-        aggs += [
-            f"count(*) FILTER (WHERE {fires}) AS flagged_rows",
-            f"count(*) FILTER (WHERE {fires} AND e.churn_date IS NOT NULL) AS flagged_churn_rows",
-            f"count(DISTINCT {event}) FILTER (WHERE e.in_scope AND e.churn_date IS NOT NULL) "
-            "AS churners",
-            f"count(DISTINCT {event}) FILTER (WHERE {fires} AND e.churn_date IS NOT NULL) AS caught",
+        ctes += [
+            "ev AS (SELECT threshold, count(*) AS caught FROM (SELECT threshold FROM h "
+            "WHERE churn_date IS NOT NULL GROUP BY threshold, account_id, churn_date "
+            "HAVING bool_or(hit)) GROUP BY threshold)",
+            "ch AS (SELECT count(*) AS churners FROM (SELECT DISTINCT account_id, churn_date "
+            f"FROM {table} WHERE in_scope AND churn_date IS NOT NULL))",
         ]
-    # The thresholds drive, so every threshold has a row even when no account is evaluated.
+        joins += " LEFT JOIN ev USING (threshold) CROSS JOIN ch"
+        cols += ["flagged_churn_rows", "caught"]
+    select = ", ".join(f"coalesce({c}, 0) AS {c}" for c in cols)
+    extra = ", coalesce(accounts, 0) AS flagged_rows, ch.churners" if compiled.labelled else ""
+    # Every threshold gets a row, also when no account can fire.
     return (
-        f"SELECT t.threshold, {', '.join(aggs)} "
-        "FROM (SELECT unnest($thresholds::DOUBLE[]) AS threshold) t "
-        f"LEFT JOIN {table} e ON true GROUP BY t.threshold ORDER BY t.threshold"
+        "WITH " + ", ".join(ctes) + f" SELECT t.threshold, {select}{extra} "
+        f"FROM t {joins} ORDER BY t.threshold"
     )
 
 
