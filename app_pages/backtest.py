@@ -36,8 +36,8 @@ with ui.user_errors():
     st.subheader(f"“{version.name}” v{version.version}")
     with st.container(border=True):
         st.markdown(result.sentence())
-        if result.warning:
-            st.warning(result.warning, icon=":material/warning:")
+        for warning in result.warnings:
+            st.warning(warning, icon=":material/warning:")
     view.figures(result)
     view.charts(result)
 

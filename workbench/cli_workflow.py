@@ -292,8 +292,8 @@ def cmd_backtest(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> in
         con, wf, dates, args.label_days, progress=lambda f, msg: print(f"[{f:4.0%}] {msg}")
     )
     print(f"{label}: {result.sentence()}")
-    if result.warning:
-        print(f"Warning: {result.warning}")
+    for warning in result.warnings:
+        print(f"Warning: {warning}")
     for name, value in result.figures():
         print(f"  {name}: {_figure(value)}")
     _print_table(result.per_date)

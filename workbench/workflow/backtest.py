@@ -207,18 +207,45 @@ class BacktestResult:
     auc: float | None
     sql: str
     current_state: tuple[str, ...] = ()
+    max_actions_per_run: int | None = None
+    labels_complete_until: date | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        """What makes the figures less trustworthy, in words (empty when nothing does)."""
+        out = []
+        if self.current_state:
+            names = ", ".join(f"`{n}`" for n in self.current_state)
+            out.append(
+                f"This workflow uses {names}, taken as it is today, not as it was on each past "
+                "date: the backtest can see the future through it (an account status of "
+                "'Churned' gives churn away). Treat its figures as an upper bound."
+            )
+        cap = self.max_actions_per_run
+        if cap is not None and len(self.per_date):
+            over = self.per_date[self.per_date["fired"] > cap]
+            if len(over):
+                peak = int(over["fired"].max())
+                out.append(
+                    f"{len(over)} of {len(self.per_date)} runs fire on more accounts than the "
+                    f"cap of {cap} per run (up to {peak}); a real run would defer the rest, "
+                    "so the volume here is higher than production would see."
+                )
+        cut = self.labels_complete_until
+        if cut is not None:
+            late = [d for d in self.dates if d > cut]
+            if late:
+                out.append(
+                    f"{len(late)} run(s) after {cut} cannot see a full {self.label_days} days of "
+                    "renewals yet: churn after the data ends is unknown, so their precision "
+                    "and recall read low."
+                )
+        return out
 
     @property
     def warning(self) -> str | None:
-        """Why the figures may be too good: facts that are taken as they are today."""
-        if not self.current_state:
-            return None
-        names = ", ".join(f"`{n}`" for n in self.current_state)
-        return (
-            f"This workflow uses {names}, taken as it is today, not as it was on each past "
-            "date: the backtest can see the future through it (an account status of "
-            "'Churned' gives churn away). Treat its figures as an upper bound."
-        )
+        """All warnings in one paragraph, or None."""
+        return " ".join(self.warnings) or None
 
     @property
     def cadence(self) -> str:
@@ -479,6 +506,8 @@ def run_backtest(
         auc=auc,
         sql=sql,
         current_state=current,
+        max_actions_per_run=wf.guardrails.max_actions_per_run,
+        labels_complete_until=default_as_of(con) - timedelta(days=label_days),
     )
     say(1.0, "Backtest done")
     return result

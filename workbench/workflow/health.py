@@ -9,6 +9,7 @@ contributions always add up to the score.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +80,11 @@ def health_select(health: HealthScore, facts: FactsQuery, params: Params) -> tup
     return items, score
 
 
+def _did_you_mean(name: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(name, names, n=1)
+    return f"Did you mean '{close[0]}'? " if close else ""
+
+
 def problems(health: HealthScore, facts: FactsQuery) -> list[tuple[str, WorkflowInvalid]]:
     """Every health input on a missing or non-numeric fact, with its path."""
     numbers = [x.name for x in facts.facts if x.type == "number"]
@@ -92,7 +98,8 @@ def problems(health: HealthScore, facts: FactsQuery) -> list[tuple[str, Workflow
                     f"health.inputs[{i}]",
                     WorkflowInvalid(
                         f"Health input health.inputs[{i}] uses '{inp.fact}', which {what}.",
-                        f"Use one of the number facts: {', '.join(numbers)}.",
+                        _did_you_mean(inp.fact, numbers)
+                        + f"Use one of the number facts: {', '.join(numbers)}.",
                     ),
                 )
             )

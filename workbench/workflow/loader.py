@@ -30,7 +30,7 @@ _YAML_HINT = (
 )
 _MODEL_HINT = (
     "Fix each field named above (the path reads like the file: conditions.all[0] is the "
-    "first item under conditions: all:). `workbench workflow schema` lists every field."
+    "first item under conditions: all:). The JSON schema (a download on the Workflow page, or `workbench workflow schema`) lists every field."
 )
 _ROOT = "top level"
 _DISCRIMINATOR = "op"

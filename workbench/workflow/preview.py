@@ -21,6 +21,8 @@ from workbench.workflow.conditions import CompiledCondition, describe_value, sho
 from workbench.workflow.model import Change, Compare, Count, WithinDays, Workflow
 
 ROUTES = ("automated", "human", "manager")
+# Automated accounts left when every round-robin CSM's week is full (escalations count too).
+UNASSIGNED = "(no CSM slot this week)"
 _SHOWN = (
     "account_id",
     "account_name",
@@ -137,7 +139,7 @@ def _assign(wf: Workflow, fired: pd.DataFrame) -> pd.Series:
                     slots.append(c)
                     left[c] -= 1
         idx = fired.index[auto]
-        names = slots + ["(over capacity)"] * max(0, len(idx) - len(slots))
+        names = slots + [UNASSIGNED] * max(0, len(idx) - len(slots))
         who.loc[idx] = names[: len(idx)]
     elif a.type == "assign_csm" and a.strategy == "by_segment" and a.by_segment:
         seg = fired.get("segment", pd.Series([None] * len(fired), index=fired.index))
@@ -286,6 +288,7 @@ def build_preview(ev: Evaluation) -> Preview:
     load = _load(wf, fired)
     capacity, why = weekly_capacity(wf)
     n = len(fired)
+    unassigned = int((fired["assignee"] == UNASSIGNED).sum()) if n else 0
     auto = int((fired["route"] == "automated").sum()) if n else 0
     caps = [
         CapCheck(
@@ -300,11 +303,17 @@ def build_preview(ev: Evaluation) -> Preview:
             "Automated capacity",
             capacity,
             auto,
-            auto <= capacity,
-            f"{auto} automated actions against a weekly capacity of {capacity} ({why})",
+            auto <= capacity and not unassigned,
+            f"{auto} automated actions against a weekly capacity of {capacity} ({why})"
+            + (
+                f"; {unassigned} get no CSM slot this week because escalations on the "
+                "round-robin CSMs' own accounts fill their weeks first"
+                if unassigned
+                else ""
+            ),
         ),
     ]
-    over = load[load["over"]] if len(load) else load
+    over = load[load["over"] & (load["person"] != UNASSIGNED)] if len(load) else load
     caps.append(
         CapCheck(
             "Per CSM per week",
@@ -364,7 +373,7 @@ def _load(wf: Workflow, fired: pd.DataFrame) -> pd.DataFrame:
     load = load.rename(columns={"assignee": "person"})
     load["escalated"] = load["tasks"] - load["automated"]
     load["cap"] = cap
-    load["over"] = (load["tasks"] > cap) | (load["person"] == "(over capacity)")
+    load["over"] = (load["tasks"] > cap) | (load["person"] == UNASSIGNED)
     return load[cols].sort_values("tasks", ascending=False, ignore_index=True)
 
 

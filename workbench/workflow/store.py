@@ -109,7 +109,7 @@ def save_version(
     if not author:
         raise WorkbenchError(
             "A workflow version needs an author.",
-            "Say who made the change (on the command line: --author NAME).",
+            "Say who made the change: your name in the app, or --author NAME on the command line.",
         )
     if not reason:
         raise WorkbenchError(

@@ -15,6 +15,7 @@ from workbench.workflow.conditions import decide
 from workbench.workflow.facts import build_facts, default_as_of
 from workbench.workflow.loader import default_workflow_text, parse_workflow
 from workbench.workflow.preview import (
+    UNASSIGNED,
     build_preview,
     diff_since_refresh,
     margin,
@@ -76,7 +77,7 @@ def test_round_robin_counts_escalations_on_the_same_csm_first(sample):
             assigned += auto
     assert assigned > 0
     auto = pv.fired[pv.fired["route"] == "automated"]
-    assert set(auto["assignee"]) <= {*wf.action.csms, "(over capacity)"}
+    assert set(auto["assignee"]) <= {*wf.action.csms, UNASSIGNED}
 
 
 def test_caps_flag_a_run_over_the_cap_and_mark_what_waits(sample):
