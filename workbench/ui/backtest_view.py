@@ -167,7 +167,7 @@ def _lead_chart(caught: pd.DataFrame) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("lead_time_days:Q", bin=alt.Bin(maxbins=15), title="Days before churn"),
-            y=alt.Y("count():Q", title="Churners"),
+            y=alt.Y("count():Q", title="Churners", axis=alt.Axis(tickMinStep=1, format="d")),
             tooltip=[alt.Tooltip("count():Q", title="churners")],
         )
         .properties(height=260)
@@ -226,6 +226,12 @@ def details(result: BacktestResult) -> None:
             width="stretch",
             column_config={
                 "as_of": st.column_config.DateColumn("run", format="YYYY-MM-DD"),
+                "eligible": st.column_config.NumberColumn("in scope"),
+                "fired_automated": st.column_config.NumberColumn("automated"),
+                "fired_human": st.column_config.NumberColumn("human"),
+                "fired_manager": st.column_config.NumberColumn("manager"),
+                "new_actions": st.column_config.NumberColumn("new actions"),
+                "churners_ahead": st.column_config.NumberColumn("churners ahead"),
                 "precision": st.column_config.NumberColumn(format="percent"),
                 "recall": st.column_config.NumberColumn(format="percent"),
             },
