@@ -61,7 +61,7 @@ def test_editing_the_threshold_saves_v2_and_the_diff_shows_it(tmp_path, open_app
     _editor(at).set_value(text.replace("value: 60", "value: 55"))
     at.button(key="wf:validate").click().run()
     assert any("Valid: every field fits" in s.value for s in at.success)
-    assert "conditions.all[0].value: 60 → 55" in _markdown(at)
+    assert "conditions.all[0] (health_below).value: 60 → 55" in _markdown(at)
 
     # A save without a reason is refused and saves nothing.
     _widget(at.text_input, "Your name").set_value("Dana")
@@ -83,7 +83,7 @@ def test_editing_the_threshold_saves_v2_and_the_diff_shows_it(tmp_path, open_app
     assert list(history["author"]) == ["Dana", "sample"]
     assert history["reason"].iloc[0] == "Threshold 55 after the Q3 review"
     # Comparing v1 with v2 (the default pair) names the change; the diff is line by line.
-    assert "`conditions.all[0].value: 60 → 55`" in _markdown(at)
+    assert "`conditions.all[0] (health_below).value: 60 → 55`" in _markdown(at)
     diff = next(c.value for c in at.code if c.language == "diff")
     assert "-      value: 60" in diff and "+      value: 55" in diff
 

@@ -193,7 +193,7 @@ def test_workflow_save_history_show_diff_restore(run, workflow_file, ws):
 
     code, out, _ = run("workflow", "diff", "1", "v2")
     assert code == 0
-    assert "conditions.all[0].value: 60 → 55" in out
+    assert "conditions.all[0] (health_below).value: 60 → 55" in out
     assert "--- v1 (" in out and "+++ v2 (" in out and "+      value: 55" in out
     code, out, _ = run("workflow", "diff", "2", "2")
     assert "have the same content" in out

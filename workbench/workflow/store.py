@@ -26,7 +26,7 @@ from workbench.errors import NotFound, WorkbenchError
 from workbench.storage.sql import qualified
 from workbench.storage.workspace import Workspace
 from workbench.workflow.loader import default_workflow_text, dump_workflow, parse_workflow
-from workbench.workflow.model import Workflow
+from workbench.workflow.model import Workflow, condition_ids, condition_paths
 
 _TABLE = qualified("wb", "workflow_versions")
 _COLUMNS = "workflow_name, version, saved_at, author, reason, yaml, sha256"
@@ -358,4 +358,13 @@ def change_summary(old: Workflow, new: Workflow) -> list[str]:
         new.model_dump(mode="json", exclude_none=True),
         out,
     )
-    return out
+    return [_named(line, old) for line in out]
+
+
+def _named(line: str, wf: Workflow) -> str:
+    """Name the condition a path points into: ``conditions.all[0] (health_below).value: …``."""
+    paths = condition_paths(wf.conditions, "conditions")
+    for path, cid in sorted(zip(paths, condition_ids(wf.conditions), strict=True), reverse=True):
+        if line.startswith(path + ".") or line.startswith(path + ":"):
+            return f"{path} ({cid}){line[len(path) :]}"
+    return line

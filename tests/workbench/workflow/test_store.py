@@ -151,7 +151,7 @@ ESCALATION_P1 = """  - name: Open P1 ticket
 @pytest.mark.parametrize(
     ("edits", "expected"),
     [
-        ([("value: 60}", "value: 55}")], ["conditions.all[0].value: 60 → 55"]),
+        ([("value: 60}", "value: 55}")], ["conditions.all[0] (health_below).value: 60 → 55"]),
         (
             [("max_actions_per_run: 50", "max_actions_per_run: 40")],
             ["guardrails.max_actions_per_run: 50 → 40"],
@@ -174,8 +174,8 @@ ESCALATION_P1 = """  - name: Open P1 ticket
                 ("cooldown_days: 30", "cooldown_days: 45"),
             ],
             [
-                "conditions.all[0].op: lt → le",
-                "conditions.all[0].value: 60 → 50",
+                "conditions.all[0] (health_below).op: lt → le",
+                "conditions.all[0] (health_below).value: 60 → 50",
                 "guardrails.cooldown_days: 30 → 45",
             ],
         ),
