@@ -348,7 +348,8 @@ def _walk(path: str, old: Any, new: Any, out: list[str]) -> None:
 def change_summary(old: Workflow, new: Workflow) -> list[str]:
     """What changed, one sentence per field path.
 
-    For example ``conditions.all[0].value: 60 → 55``, ``escalation[2] added (Open P1 ticket)``.
+    For example ``conditions.all[0] (health_below).value: 60 → 55`` (the condition named by its id),
+    ``escalation[2] added (Open P1 ticket)``.
     Removed and added list items are named by the old and new index respectively.
     """
     out: list[str] = []
