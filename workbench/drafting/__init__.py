@@ -1,0 +1,1 @@
+"""Drafting: prompt context, redaction, output checks and the one LLM call site."""

@@ -1,0 +1,199 @@
+"""Output policy checks on a draft, as policy-as-code.
+
+An ``OutputPolicy`` says what a draft may contain; ``check_draft`` runs every
+check and returns one ``CheckResult`` per check (passing ones included, so the
+drafts page can show the full list). A draft with any failing check is held
+(``held``) and ``reasons`` gives the failures in plain words for the user.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_BANNED_PHRASES = [
+    "guarantee",
+    "guaranteed",
+    "act now",
+    "100%",
+    "risk-free",
+    "limited time",
+]
+
+# Offers of money off, credits, free time or refunds.
+DISCOUNT_PATTERNS: tuple[str, ...] = (
+    r"\d+(?:\.\d+)?\s?%\s?(?:off|discount|reduction|lower|cheaper)",
+    r"(?:[$€£]\s?\d[\d,.]*|\d[\d,.]*\s?(?:dollars|euros?|pounds|usd|eur|gbp))\s+off",
+    r"discount(?:s|ed|ing)?",
+    r"credits?",
+    r"free\s+(?:months?|weeks?|years?|quarters?|seats?|licen[cs]es?|upgrades?|add-?ons?)",
+    r"(?:\d+|one|two|three|a|an)\s+(?:extra\s+)?(?:months?|weeks?|quarters?)\s+(?:free|on\s+us|at\s+no\s+(?:extra\s+|additional\s+)?(?:cost|charge))",
+    r"at\s+no\s+(?:extra\s+|additional\s+)?(?:cost|charge)",
+    r"waiv(?:e|ed|es|ing|er)",
+    r"refund(?:s|ed|ing)?",
+    r"(?:price|pricing|fee|rate)\s+(?:reduction|cut|drop|decrease|match|freeze)",
+    r"(?:reduce|reduced|reducing|lower|lowered|lowering|cut|cutting)\s+(?:your\s+|the\s+|our\s+)?(?:price|pricing|fees?|costs?|rates?|invoice|bill)",
+    r"complimentary",
+    r"on\s+the\s+house",
+    r"coupon",
+    r"promo(?:tion(?:al)?)?\s+code",
+)
+_DISCOUNT = [re.compile(rf"(?<!\w){p}(?!\w)", re.IGNORECASE) for p in DISCOUNT_PATTERNS]
+
+PLACEHOLDER_PATTERNS: tuple[str, ...] = (
+    r"\{\{[^{}]*\}\}",  # {{ name }}
+    r"\{[^{}\s][^{}]{0,40}\}",  # {first_name}
+    r"\[(?:[A-Z][A-Za-z0-9]*)(?:[ _-][A-Za-z0-9]+){0,4}\]",  # [NAME], [Customer Name]
+    r"<\s*[A-Za-z]+[\s_-]*\d+\s*>",  # <NAME_1> left by redaction
+    r"<\s*[A-Z][A-Z_]{2,}\s*>",  # <ACCOUNT_NAME>
+    r"(?<!\w)(?:TODO|TBD|FIXME|XXX+)(?!\w)",
+    r"(?i:(?<!\w)lorem(?!\w))",
+)
+_PLACEHOLDER = [re.compile(p) for p in PLACEHOLDER_PATTERNS]
+
+
+class OutputPolicy(BaseModel):
+    """What a draft may say. Every field has a default; edit them per workspace."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_discounts: bool = Field(
+        False, description="Let drafts offer discounts, credits, free months or refunds."
+    )
+    max_body_chars: int = Field(2000, gt=0, description="Longest allowed body, in characters.")
+    max_subject_chars: int = Field(
+        120, gt=0, description="Longest allowed subject line, in characters."
+    )
+    banned_phrases: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_BANNED_PHRASES),
+        description="Phrases a draft must not contain (whole words, any case).",
+    )
+    require_account_name: bool = Field(
+        True, description="The draft must name the account it is about."
+    )
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One policy check on one draft; ``detail`` is plain words for the user."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def _phrase(text: str) -> re.Pattern[str]:
+    words = r"\s+".join(re.escape(w) for w in text.split())
+    return re.compile(rf"(?<!\w){words}(?!\w)", re.IGNORECASE)
+
+
+def _quote(items: Iterable[str]) -> str:
+    return ", ".join(f'"{i}"' for i in dict.fromkeys(items))
+
+
+def _placeholders(text: str) -> CheckResult:
+    found = [m.group(0) for p in _PLACEHOLDER for m in p.finditer(text)]
+    if found:
+        return CheckResult(
+            "placeholders",
+            False,
+            f"The draft still has unfilled placeholders or filler text: {_quote(found)}.",
+        )
+    return CheckResult("placeholders", True, "No unfilled placeholders.")
+
+
+def _right_account(text: str, account_name: str, policy: OutputPolicy) -> CheckResult:
+    if not policy.require_account_name:
+        return CheckResult("names_account", True, "Naming the account is not required.")
+    if account_name.strip() and _phrase(account_name).search(text):
+        return CheckResult("names_account", True, f'Names the account "{account_name}".')
+    return CheckResult(
+        "names_account", False, f'The draft does not mention the account "{account_name}".'
+    )
+
+
+def _other_accounts(text: str, account_name: str, others: Sequence[str]) -> CheckResult:
+    own = account_name.strip().lower()
+    if own:
+        # "Acme" must not be found inside the account's own name "Acme Corp".
+        text = _phrase(account_name).sub(" ", text)
+    found = [
+        o.strip()
+        for o in others
+        if o.strip() and o.strip().lower() != own and _phrase(o).search(text)
+    ]
+    if found:
+        return CheckResult(
+            "no_other_account",
+            False,
+            f"The draft names another account: {_quote(found)}.",
+        )
+    return CheckResult("no_other_account", True, "Names no other account.")
+
+
+def _discounts(text: str, account_name: str, policy: OutputPolicy) -> CheckResult:
+    if policy.allow_discounts:
+        return CheckResult("no_discount_offer", True, "Discounts and credits are allowed.")
+    if account_name.strip():
+        text = _phrase(account_name).sub(" ", text)
+    found = [m.group(0) for p in _DISCOUNT for m in p.finditer(text)]
+    if found:
+        return CheckResult(
+            "no_discount_offer",
+            False,
+            "The draft offers a discount, credit, free time or refund, which the policy "
+            f"does not allow: {_quote(found)}.",
+        )
+    return CheckResult("no_discount_offer", True, "Offers no discount, credit or refund.")
+
+
+def _length(name: str, what: str, text: str, limit: int, *, required: bool) -> CheckResult:
+    n = len(text.strip())
+    if required and n == 0:
+        return CheckResult(name, False, f"The {what} is empty.")
+    if n > limit:
+        return CheckResult(name, False, f"The {what} is {n} characters long; the limit is {limit}.")
+    return CheckResult(name, True, f"The {what} is {n} of at most {limit} characters.")
+
+
+def _banned(text: str, policy: OutputPolicy) -> CheckResult:
+    found = [p for p in policy.banned_phrases if p.strip() and _phrase(p).search(text)]
+    if found:
+        return CheckResult(
+            "banned_phrases", False, f"The draft uses banned phrases: {_quote(found)}."
+        )
+    return CheckResult("banned_phrases", True, "Uses no banned phrase.")
+
+
+def check_draft(
+    subject: str,
+    body: str,
+    account_name: str,
+    other_account_names: Sequence[str] = (),
+    policy: OutputPolicy | None = None,
+) -> list[CheckResult]:
+    """Run every output policy check on one draft (subject and body together)."""
+    policy = policy or OutputPolicy()
+    text = f"{subject}\n{body}"
+    return [
+        _placeholders(text),
+        _right_account(text, account_name, policy),
+        _other_accounts(text, account_name, other_account_names),
+        _discounts(text, account_name, policy),
+        _length("subject_length", "subject", subject, policy.max_subject_chars, required=False),
+        _length("body_length", "body", body, policy.max_body_chars, required=True),
+        _banned(text, policy),
+    ]
+
+
+def held(results: Iterable[CheckResult]) -> bool:
+    """True when any check failed: the draft is held for a person."""
+    return any(not r.ok for r in results)
+
+
+def reasons(results: Iterable[CheckResult]) -> list[str]:
+    """The failing checks' details, in plain words."""
+    return [r.detail for r in results if not r.ok]
