@@ -25,7 +25,10 @@ with ui.user_errors():
         st.page_link("app_pages/data.py", label="Go to Data", icon=":material/upload_file:")
         st.stop()
 
-    st.caption(f"Figures as of {summary.as_of:%d %b %Y} (the latest usage week in the data).")
+    st.caption(
+        f"Figures as of {summary.as_of:%d %b %Y}: the day after the latest dated row in the "
+        "data, the same date the workflow pages use."
+    )
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Accounts", f"{summary.accounts:,}")
     c2.metric("Total ARR", f"${summary.total_arr:,.0f}")

@@ -1,4 +1,4 @@
-"""Shared fixtures: an in-memory-like workspace on disk and a small-file writer."""
+"""Shared fixtures: a workspace on disk, a small-file writer, and the sample book once."""
 
 from __future__ import annotations
 
@@ -31,3 +31,18 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def sample_book(tmp_path_factory: pytest.TempPathFactory):
+    """A workspace loaded with the sample book, loaded once for the whole run.
+
+    For tests that read it. A test that adds rows must remove them again (in a
+    ``finally``); a test that changes tables or saves versions builds its own workspace.
+    """
+    from workbench.ingest.sample import reset_to_sample
+
+    c = connect(Workspace(tmp_path_factory.mktemp("sample_book") / "ws"))
+    reset_to_sample(c)
+    yield c
+    c.close()

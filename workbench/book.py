@@ -8,7 +8,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from workbench.storage.tables import list_tables
+from workbench.workflow.facts import default_as_of, table_columns
 
 
 @dataclass(frozen=True)
@@ -26,28 +26,16 @@ class BookSummary:
     open_tickets_by_priority: pd.DataFrame | None
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str, *columns: str) -> bool:
-    names = {t.name for t in list_tables(con)}
-    if table not in names:
-        return False
-    cols = {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
-    return set(columns) <= cols
-
-
-def data_as_of(con: duckdb.DuckDBPyConnection) -> date:
-    """The latest usage date when usage is loaded (the data's "today"), else today."""
-    if _has(con, "usage", "date"):
-        row = con.execute("SELECT max(date) FROM usage").fetchall()[0][0]
-        if row is not None:
-            return row if isinstance(row, date) else row.date()
-    return date.today()
-
-
 def book_summary(con: duckdb.DuckDBPyConnection) -> BookSummary | None:
     """Headline figures, or None when there is no accounts table with the needed columns."""
-    if not _has(con, "accounts", "account_id", "segment", "arr", "renewal_date"):
+    cols = table_columns(con)
+
+    def has(table: str, *columns: str) -> bool:
+        return set(columns) <= cols.get(table, {}).keys()
+
+    if not has("accounts", "account_id", "segment", "arr", "renewal_date"):
         return None
-    as_of = data_as_of(con)
+    as_of = default_as_of(con)
     head = con.execute(
         "SELECT count(*), coalesce(sum(arr), 0), "
         "count(*) FILTER (WHERE renewal_date BETWEEN ? AND ? + INTERVAL 90 DAY), "
@@ -66,12 +54,12 @@ def book_summary(con: duckdb.DuckDBPyConnection) -> BookSummary | None:
         [as_of, as_of],
     ).df()
     usage = None
-    if _has(con, "usage", "date", "active_users"):
+    if has("usage", "date", "active_users"):
         usage = con.execute(
             "SELECT date AS week, sum(active_users) AS active_users FROM usage GROUP BY 1 ORDER BY 1"
         ).df()
     tickets = None
-    if _has(con, "tickets", "priority", "closed_at"):
+    if has("tickets", "priority", "closed_at"):
         tickets = con.execute(
             "SELECT coalesce(priority, '(none)') AS priority, count(*) AS open_tickets FROM tickets "
             "WHERE closed_at IS NULL GROUP BY 1 ORDER BY 1"

@@ -30,9 +30,10 @@ from workbench.workflow.backtest import (
     backtest_dates,
     run_backtest,
 )
+from workbench.workflow.backtest import has_outcomes as backtest_has_outcomes
 from workbench.workflow.compiler import evaluation
 from workbench.workflow.conditions import CompiledCondition, compile_condition
-from workbench.workflow.facts import default_as_of, table_columns
+from workbench.workflow.facts import default_as_of
 from workbench.workflow.store import WorkflowVersion
 from workbench.workflow.sweep import Suggestion, default_range, grid, suggest, sweep
 
@@ -234,8 +235,7 @@ def labelled_sweep(
 
 @st.cache_data(show_spinner=False, max_entries=_ENTRIES)
 def _outcomes(root: str, dv: str, _con: duckdb.DuckDBPyConnection) -> bool:
-    columns = table_columns(_con).get("outcomes", {})
-    return {"account_id", "renewal_date", "outcome"} <= columns.keys()
+    return backtest_has_outcomes(_con)
 
 
 def has_outcomes(ctx: Context) -> bool:

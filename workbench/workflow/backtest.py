@@ -42,9 +42,14 @@ def _month_start(d: date, back: int = 0) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _outcome_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+def has_outcomes(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the workspace has renewal outcomes a backtest can use."""
     cols = table_columns(con).get("outcomes", {})
-    if not {"account_id", "renewal_date", "outcome"} <= cols.keys():
+    return {"account_id", "renewal_date", "outcome"} <= cols.keys()
+
+
+def _outcome_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+    if not has_outcomes(con):
         return None
     row = con.execute("SELECT min(renewal_date)::DATE, max(renewal_date)::DATE FROM outcomes")
     first, last = row.fetchall()[0]

@@ -13,21 +13,6 @@ from workbench.drafting.packet import (
     packet_hash,
     render_packet,
 )
-from workbench.ingest.sample import reset_to_sample
-from workbench.storage.workspace import Workspace, connect
-from workbench.workflow.facts import default_as_of
-from workbench.workflow.loader import default_workflow_text, parse_workflow
-from workbench.workflow.preview import preview
-
-
-@pytest.fixture(scope="module")
-def book(tmp_path_factory):
-    con = connect(Workspace(tmp_path_factory.mktemp("packet") / "ws"))
-    reset_to_sample(con)
-    wf = parse_workflow(default_workflow_text())
-    pv = preview(con, wf, default_as_of(con))
-    yield con, wf, pv
-    con.close()
 
 
 @pytest.fixture(scope="module")

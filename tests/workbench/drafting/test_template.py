@@ -16,12 +16,7 @@ from workbench.drafting.template import (
     template_drafts,
     template_version,
 )
-from workbench.ingest.sample import reset_to_sample
-from workbench.storage.workspace import Workspace, connect
-from workbench.workflow.facts import default_as_of
-from workbench.workflow.loader import default_workflow_text, parse_workflow
 from workbench.workflow.model import Action
-from workbench.workflow.preview import preview
 
 ACTIONS = {
     "assign_csm": Action(type="assign_csm", strategy="round_robin", csms=["Daniel Kim"]),
@@ -32,16 +27,6 @@ ACTIONS = {
 }
 PLACEHOLDER = re.compile(r"\{\{?\s*[A-Za-z_][\w.]*\s*\}?\}|\[[A-Z][A-Z _]*\]|\$\{?[a-z_]+\}?")
 OFFERS = re.compile(r"discount|credit|% off|free month|refund", re.IGNORECASE)
-
-
-@pytest.fixture(scope="module")
-def book(tmp_path_factory):
-    con = connect(Workspace(tmp_path_factory.mktemp("template") / "ws"))
-    reset_to_sample(con)
-    wf = parse_workflow(default_workflow_text())
-    pv = preview(con, wf, default_as_of(con))
-    yield con, wf, pv
-    con.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ import yaml
 
 from workbench.errors import WorkbenchError
 from workbench.export.backtest_book import backtest_workbook
-from workbench.ingest.sample import reset_to_sample
 from workbench.storage.workspace import Workspace, connect
 from workbench.workflow.backtest import (
     BacktestResult,
@@ -107,14 +106,6 @@ def tiny_result(tiny: duckdb.DuckDBPyConnection) -> BacktestResult:
 
 def default_yaml() -> str:
     return resources.files("workbench.workflow").joinpath("default_workflow.yaml").read_text()
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory):
-    con = connect(Workspace(tmp_path_factory.mktemp("sample")))
-    reset_to_sample(con)
-    yield con
-    con.close()
 
 
 @pytest.fixture(scope="module")

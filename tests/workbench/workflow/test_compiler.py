@@ -13,9 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from workbench.errors import WorkflowInvalid
-from workbench.ingest.sample import reset_to_sample
 from workbench.storage.migrate import migrate
-from workbench.storage.workspace import Workspace, connect
 from workbench.workflow import compiler
 from workbench.workflow.compiler import (
     compile_workflow,
@@ -83,14 +81,6 @@ escalation:
 action: {type: alert, channel: "#cs-risk"}
 """
 )
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    con = connect(Workspace(tmp_path_factory.mktemp("compiler") / "ws"))
-    reset_to_sample(con)
-    yield con
-    con.close()
 
 
 @pytest.fixture(scope="module")

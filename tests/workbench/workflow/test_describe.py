@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from workbench.ingest.sample import reset_to_sample
 from workbench.workflow.compiler import compile_workflow
 from workbench.workflow.describe import (
     Line,
@@ -19,16 +18,6 @@ from workbench.workflow.loader import default_workflow_text, parse_workflow
 from workbench.workflow.model import Action, HealthInput, Trigger
 
 D = dt.date(2026, 11, 1)
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    from workbench.storage.workspace import Workspace, connect
-
-    c = connect(Workspace(tmp_path_factory.mktemp("describe") / "ws"))
-    reset_to_sample(c)
-    yield c
-    c.close()
 
 
 def test_default_workflow_in_words(sample):

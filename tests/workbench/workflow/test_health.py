@@ -13,10 +13,8 @@ import yaml
 from pydantic import ValidationError
 
 from workbench.errors import WorkflowInvalid
-from workbench.ingest.sample import reset_to_sample
 from workbench.storage.migrate import migrate
 from workbench.storage.sql import Params
-from workbench.storage.workspace import Workspace, connect
 from workbench.workflow import compiler
 from workbench.workflow.compiler import compile_workflow, evaluation
 from workbench.workflow.facts import Fact, FactsQuery, default_as_of
@@ -347,14 +345,6 @@ def test_weights_summing_to_100_with_fractions():
 
 
 # --- the sample book ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    c = connect(Workspace(tmp_path_factory.mktemp("health") / "ws"))
-    reset_to_sample(c)
-    yield c
-    c.close()
 
 
 def default_workflow(missing: str) -> Workflow:

@@ -24,14 +24,6 @@ from workbench.workflow.preview import (
 )
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    con = connect(Workspace(tmp_path_factory.mktemp("preview") / "ws"))
-    reset_to_sample(con)
-    yield con
-    con.close()
-
-
 @pytest.fixture
 def scratch(tmp_path):
     """A sample workspace the test may change."""

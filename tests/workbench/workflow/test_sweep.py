@@ -7,22 +7,12 @@ from datetime import date
 import pytest
 
 from workbench.errors import WorkbenchError, WorkflowInvalid
-from workbench.ingest.sample import reset_to_sample
-from workbench.storage.workspace import Workspace, connect
 from workbench.workflow.backtest import backtest_dates, run_backtest
 from workbench.workflow.compiler import evaluation
 from workbench.workflow.edit import replace_condition
 from workbench.workflow.facts import default_as_of
 from workbench.workflow.loader import default_workflow_text, parse_workflow
 from workbench.workflow.sweep import default_range, grid, suggest, sweep
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    con = connect(Workspace(tmp_path_factory.mktemp("sweep") / "ws"))
-    reset_to_sample(con)
-    yield con
-    con.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,13 @@
+"""The sample book with the default workflow's preview, shared by the drafting tests."""
+
+import pytest
+
+from workbench.workflow.facts import default_as_of
+from workbench.workflow.loader import default_workflow_text, parse_workflow
+from workbench.workflow.preview import preview
+
+
+@pytest.fixture(scope="session")
+def book(sample_book):
+    wf = parse_workflow(default_workflow_text())
+    return sample_book, wf, preview(sample_book, wf, default_as_of(sample_book))
