@@ -144,7 +144,10 @@ class CompiledCondition:
             return f"coalesce({v} > {threshold_sql}, false)"
         if isinstance(c, Count):
             return f"coalesce({v} >= {threshold_sql}, false)"
-        raise WorkflowInvalid(f"Condition '{self.id}' has no numeric threshold to sweep.")
+        raise WorkflowInvalid(
+            f"Condition '{self.id}' has no numeric threshold to sweep.",
+            "Only lt, le, gt, ge, within_days, change and count conditions have a threshold.",
+        )
 
     def with_threshold(self, threshold: float) -> Any:
         """The condition with its threshold replaced (for "apply this threshold").
@@ -165,7 +168,10 @@ class CompiledCondition:
         elif isinstance(c, Count):
             update = {"at_least": math.ceil(threshold)}
         else:
-            raise WorkflowInvalid(f"Condition '{self.id}' has no numeric threshold.")
+            raise WorkflowInvalid(
+                f"Condition '{self.id}' has no numeric threshold.",
+                "Only lt, le, gt, ge, within_days, change and count conditions have a threshold.",
+            )
         try:
             return type(c).model_validate({**c.model_dump(exclude_none=True), **update})
         except ValidationError as exc:
