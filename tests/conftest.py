@@ -46,3 +46,20 @@ def sample_book(tmp_path_factory: pytest.TempPathFactory):
     reset_to_sample(c)
     yield c
     c.close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Free DuckDB objects before the interpreter exits (else DuckDB reports them as leaked).
+
+    AppTest keeps the app's cached connections and the shared sample book lives for the
+    whole run; dropping the caches and collecting cycles lets them close normally.
+    """
+    import gc
+    import sys
+
+    if "streamlit" in sys.modules:
+        import streamlit as st
+
+        st.cache_resource.clear()
+        st.cache_data.clear()
+    gc.collect()
