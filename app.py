@@ -17,6 +17,8 @@ pages = [
     st.Page("app_pages/preview.py", title="Preview", icon=":material/visibility:"),
     st.Page("app_pages/thresholds.py", title="Thresholds", icon=":material/tune:"),
     st.Page("app_pages/backtest.py", title="Backtest", icon=":material/history:"),
+    st.Page("app_pages/drafts.py", title="Drafts", icon=":material/edit_note:"),
+    st.Page("app_pages/settings.py", title="Model & prompts", icon=":material/smart_toy:"),
 ]
 nav = st.navigation(pages)
 render_sidebar(ctx)

@@ -12,16 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
-
-DEFAULT_BANNED_PHRASES = [
-    "guarantee",
-    "guaranteed",
-    "act now",
-    "100%",
-    "risk-free",
-    "limited time",
-]
+from workbench.workflow.model import DEFAULT_BANNED_PHRASES as DEFAULT_BANNED_PHRASES
+from workbench.workflow.model import OutputPolicy
 
 # Offers of money off, credits, free time or refunds.
 DISCOUNT_PATTERNS: tuple[str, ...] = (
@@ -53,27 +45,6 @@ PLACEHOLDER_PATTERNS: tuple[str, ...] = (
     r"(?i:(?<!\w)lorem(?!\w))",
 )
 _PLACEHOLDER = [re.compile(p) for p in PLACEHOLDER_PATTERNS]
-
-
-class OutputPolicy(BaseModel):
-    """What a draft may say. Every field has a default; edit them per workspace."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    allow_discounts: bool = Field(
-        False, description="Let drafts offer discounts, credits, free months or refunds."
-    )
-    max_body_chars: int = Field(2000, gt=0, description="Longest allowed body, in characters.")
-    max_subject_chars: int = Field(
-        120, gt=0, description="Longest allowed subject line, in characters."
-    )
-    banned_phrases: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_BANNED_PHRASES),
-        description="Phrases a draft must not contain (whole words, any case).",
-    )
-    require_account_name: bool = Field(
-        True, description="The draft must name the account it is about."
-    )
 
 
 @dataclass(frozen=True)
@@ -115,16 +86,51 @@ def _right_account(text: str, account_name: str, policy: OutputPolicy) -> CheckR
     )
 
 
-def _other_accounts(text: str, account_name: str, others: Sequence[str]) -> CheckResult:
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+class NameIndex:
+    """Account names looked up by word sequence, so a check scales to any number of accounts.
+
+    A name matches when its words appear consecutively in the text (any case,
+    punctuation ignored): "Acme, Inc." matches "acme inc".
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._names: dict[tuple[str, ...], str] = {}
+        for name in names:
+            key = tuple(_words(name))
+            if key:
+                self._names.setdefault(key, name.strip())
+        self._longest = max((len(k) for k in self._names), default=0)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def find(self, text: str) -> list[str]:
+        """Names found in ``text``, in order of first appearance."""
+        words = _words(text)
+        found: dict[str, None] = {}
+        for i in range(len(words)):
+            for n in range(1, min(self._longest, len(words) - i) + 1):
+                name = self._names.get(tuple(words[i : i + n]))
+                if name is not None:
+                    found[name] = None
+        return list(found)
+
+
+def _other_accounts(text: str, account_name: str, others: Sequence[str] | NameIndex) -> CheckResult:
     own = account_name.strip().lower()
     if own:
         # "Acme" must not be found inside the account's own name "Acme Corp".
         text = _phrase(account_name).sub(" ", text)
-    found = [
-        o.strip()
-        for o in others
-        if o.strip() and o.strip().lower() != own and _phrase(o).search(text)
-    ]
+    index = others if isinstance(others, NameIndex) else NameIndex(others)
+    own_key = tuple(_words(account_name))
+    found = [o for o in index.find(text) if tuple(_words(o)) != own_key]
     if found:
         return CheckResult(
             "no_other_account",
@@ -172,7 +178,7 @@ def check_draft(
     subject: str,
     body: str,
     account_name: str,
-    other_account_names: Sequence[str] = (),
+    other_account_names: Sequence[str] | NameIndex = (),
     policy: OutputPolicy | None = None,
 ) -> list[CheckResult]:
     """Run every output policy check on one draft (subject and body together)."""

@@ -290,6 +290,35 @@ class Guardrails(_Strict):
     holdout_pct: float = Field(10, ge=0, le=90)
 
 
+DEFAULT_BANNED_PHRASES = [
+    "guarantee",
+    "guaranteed",
+    "act now",
+    "100%",
+    "risk-free",
+    "limited time",
+]
+
+
+class OutputPolicy(_Strict):
+    """What a draft may say (checked on every draft; a failing draft is held for a person)."""
+
+    allow_discounts: bool = Field(
+        False, description="Let drafts offer discounts, credits, free months or refunds."
+    )
+    max_body_chars: int = Field(2000, gt=0, description="Longest allowed body, in characters.")
+    max_subject_chars: int = Field(
+        120, gt=0, description="Longest allowed subject line, in characters."
+    )
+    banned_phrases: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_BANNED_PHRASES),
+        description="Phrases a draft must not contain (whole words, any case).",
+    )
+    require_account_name: bool = Field(
+        True, description="The draft must name the account it is about."
+    )
+
+
 class Workflow(_Strict):
     """One bounded workflow."""
 
@@ -305,6 +334,7 @@ class Workflow(_Strict):
     escalation: list[EscalationRule] = Field(default_factory=list)
     action: Action
     guardrails: Guardrails = Guardrails()
+    output_policy: OutputPolicy = OutputPolicy()
 
     @model_validator(mode="after")
     def _ids(self) -> Workflow:
