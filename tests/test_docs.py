@@ -55,6 +55,7 @@ def test_every_problem_kind_documented(code):
         "preview",
         "sweep",
         "backtest",
+        "draft",
     ],
 )
 def test_every_cli_command_documented(command):
@@ -116,3 +117,25 @@ def test_every_built_in_fact_documented(tmp_path):
             name = "open_tickets_<priority>"
         assert f"`{name}`" in section, f.name
     con.close()
+
+
+def test_every_llm_setting_documented():
+    from workbench.drafting.settings import ENV_PREFIX, FIELD_NAMES
+
+    section = README[README.index("## Drafting") : README.index("## Command line")]
+    for name in FIELD_NAMES:
+        assert f"`{ENV_PREFIX}{name.upper()}` | `{name}` |" in section, name
+
+
+def test_every_draft_outcome_and_output_policy_field_documented():
+    from typing import get_args
+
+    from workbench.drafting.engine import OUTCOMES, Outcome
+    from workbench.workflow.model import OutputPolicy
+
+    assert set(OUTCOMES) == set(get_args(Outcome))
+    section = README[README.index("## Drafting") : README.index("## Command line")]
+    for outcome in OUTCOMES:
+        assert f"| `{outcome}` |" in section, outcome
+    for field in OutputPolicy.model_fields:
+        assert f"  {field}:" in section, field

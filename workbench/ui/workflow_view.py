@@ -138,6 +138,8 @@ def _render_words(w: InWords) -> None:
             st.markdown("\n".join(f"- {k.replace('_', ' ')}: **{v}**" for k, v in w.action_params))
         st.markdown("##### Guardrails")
         st.markdown("\n".join(f"- {g}" for g in w.guardrails))
+        st.markdown("##### What drafts may say")
+        st.markdown("\n".join(f"- {g}" for g in w.output_policy))
     st.markdown("##### Health score (0-100)")
     st.dataframe(
         pd.DataFrame(

@@ -64,6 +64,7 @@ class InWords:
     action: str
     action_params: tuple[tuple[str, str], ...]
     guardrails: tuple[str, ...]
+    output_policy: tuple[str, ...]
     health: tuple[HealthInputWords, ...]
     missing: str
 
@@ -144,6 +145,25 @@ def guardrail_words(wf: Workflow) -> tuple[str, ...]:
     )
 
 
+def output_policy_words(wf: Workflow) -> tuple[str, ...]:
+    """What a draft may say, one sentence each (a draft breaking one is held for a person)."""
+    p = wf.output_policy
+    out = [
+        "Drafts may offer discounts, credits or refunds."
+        if p.allow_discounts
+        else "Drafts must not offer discounts, credits, free time or refunds.",
+        f"Subject at most {p.max_subject_chars} characters, body at most {p.max_body_chars}.",
+    ]
+    if p.require_account_name:
+        out.append("A draft must name its account, and no other account.")
+    else:
+        out.append("A draft must not name another account.")
+    if p.banned_phrases:
+        out.append("Banned phrases: " + ", ".join(f"“{b}”" for b in p.banned_phrases) + ".")
+    out.append("No unfilled placeholders ([Name], {first_name}, TODO).")
+    return tuple(out)
+
+
 def normalisation_words(inp: HealthInput) -> str:
     """How an input's value becomes 0-100."""
     if inp.normalise == "linear":
@@ -187,6 +207,7 @@ def describe(c: Compiled) -> InWords:
         action=action,
         action_params=params,
         guardrails=guardrail_words(wf),
+        output_policy=output_policy_words(wf),
         health=health,
         missing=missing_words(wf),
     )

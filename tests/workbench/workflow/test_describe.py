@@ -90,3 +90,23 @@ def test_trigger_and_linear_words():
     assert trigger_words(Trigger()) == "Runs when someone starts it by hand."
     inp = HealthInput(fact="days_since_touch", weight=100, worst=90, best=14)
     assert normalisation_words(inp) == "linear: 90 or worse scores 0, 14 or better scores 100"
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected", "absent"),
+    [
+        ({}, "must not offer discounts", "Banned phrases: none"),
+        ({"allow_discounts": True}, "may offer discounts", "must not offer"),
+        ({"banned_phrases": []}, "No unfilled placeholders", "Banned phrases"),
+        ({"max_body_chars": 500}, "body at most 500", "body at most 2000"),
+        ({"require_account_name": False}, "must not name another account", "must name its"),
+    ],
+)
+def test_output_policy_in_words(policy, expected, absent):
+    from workbench.workflow.describe import output_policy_words
+    from workbench.workflow.model import OutputPolicy
+
+    base = parse_workflow(default_workflow_text())
+    wf = base.model_copy(update={"output_policy": OutputPolicy(**policy)})
+    text = " ".join(output_policy_words(wf))
+    assert expected in text and absent not in text
