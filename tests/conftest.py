@@ -9,6 +9,16 @@ import pytest
 from workbench.storage.workspace import Workspace, connect
 
 
+@pytest.fixture(autouse=True)
+def _no_model_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's WORKBENCH_LLM_* variables never reach a test (tests set their own)."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("WORKBENCH_LLM_"):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     return Workspace(tmp_path / "ws")

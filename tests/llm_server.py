@@ -51,8 +51,9 @@ def draft_json(account: str = "the account", body_extra: str = "", confidence: f
 
 
 def echo_account(request: dict[str, Any]) -> Reply:
-    """The default answer: a valid draft naming the account in the last user message."""
-    text = request["messages"][-1]["content"]
+    """The default answer: a valid draft naming the account in the first user message."""
+    texts = [m.get("content") for m in request["messages"] if m.get("role") == "user"]
+    text = texts[0] if texts else None
     found = _ACCOUNT.search(text) if isinstance(text, str) else None
     return Reply(content=draft_json(found.group(1) if found else "the account"))
 
@@ -92,6 +93,8 @@ class LLMServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Without TCP_NODELAY each response waits ~40 ms for a delayed ACK.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
@@ -150,7 +153,9 @@ class LLMServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

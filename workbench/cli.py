@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from workbench.cli_draft import add_draft_parser, cmd_draft
 from workbench.cli_workflow import (
     OFFLINE,
     add_workflow_parsers,
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     reset = sub.add_parser("reset-sample", help="replace the workspace tables with the sample book")
     reset.add_argument("--yes", action="store_true", help="confirm (needed when tables exist)")
     add_workflow_parsers(sub)
+    add_draft_parser(sub)
     return p
 
 
@@ -224,6 +226,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             return cmd_import(con, args)
         if args.command == "sql":
             return cmd_sql(con, args)
+        if args.command == "draft":
+            return cmd_draft(con, args)
         code = run_workflow_command(con, ws, args)
         if code is not None:
             return code

@@ -277,7 +277,7 @@ class Drafter:
             )
 
         conversation = sent
-        problem = ""
+        problem = first_problem = ""
         for round_ in (1, 2):
             try:
                 done = self.gateway.complete(conversation)
@@ -305,7 +305,8 @@ class Drafter:
                 note = (
                     f"Drafted by {self.drafter_name}."
                     if round_ == 1
-                    else f"Drafted by {self.drafter_name} after one repair ({problem or 'first answer invalid'})."
+                    # ``problem`` is empty now: the note names what the repair fixed.
+                    else f"Drafted by {self.drafter_name} after one repair ({first_problem})."
                 )
                 t = trace(outcome, None, conversation)
                 return self._checked(
@@ -429,7 +430,10 @@ def run_drafts(
 
     ``on_result(result, done, total)`` runs on the caller's thread after each
     draft (save it there). ``should_stop()`` is asked between drafts; when it
-    says yes, no new request starts and the drafts in flight are kept.
+    says yes, no new request starts and the drafts in flight are kept. The next
+    requests start before the finished drafts are handed to ``on_result``, so
+    saving overlaps the requests (and a stop asked for in ``on_result`` lets
+    the requests already started finish).
     """
     start = time.perf_counter()
     total = len(packets)
@@ -477,27 +481,35 @@ def run_drafts(
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="draft")
         queue = iter(pending)
         in_flight: dict[Future[tuple[DraftResult, str | None]], ContextPacket] = {}
-        try:
+
+        def asked_to_stop() -> bool:
+            if not stop.is_set() and should_stop and should_stop():
+                stop.set()
+            return stop.is_set()
+
+        def refill() -> None:
+            if asked_to_stop():
+                return
             for p in queue:
                 in_flight[pool.submit(work, p)] = p
                 if len(in_flight) >= workers:
                     break
+
+        try:
+            refill()
             while in_flight:
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    p = in_flight.pop(fut)
+                done_now = [(fut, in_flight.pop(fut)) for fut in finished]
+                # Start the next requests before the caller's work on these results (saving
+                # them takes milliseconds per draft), so that work overlaps the requests.
+                refill()
+                for fut, p in done_now:
                     result, answer = fut.result()
                     finish(order[id(p)], result, answer)
-                if not stop.is_set() and should_stop and should_stop():
-                    stop.set()
-                    cancelled = True
-                if not stop.is_set():
-                    for p in queue:
-                        in_flight[pool.submit(work, p)] = p
-                        if len(in_flight) >= workers:
-                            break
+                asked_to_stop()
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+        cancelled = stop.is_set()
     done_results.sort(key=lambda x: x[0])
     run.results = [r for _, r in done_results]
     cancelled = cancelled or len(run.results) < total

@@ -38,8 +38,8 @@ def _json_part(text: str) -> str:
     if m:
         return m.group(1)
     start, end = text.find("{"), text.rfind("}")
-    if start > 0 and end > start:
-        return text[start : end + 1]  # prose around one object
+    if start >= 0 and end > start:
+        return text[start : end + 1]  # prose before and/or after one object
     return text
 
 
@@ -48,12 +48,15 @@ def parse_answer(text: str | None) -> tuple[DraftOut | None, str]:
     if text is None or not text.strip():
         return None, "the answer was empty"
     try:
-        data = json.loads(_json_part(text))
-    except json.JSONDecodeError as exc:
-        return (
-            None,
-            f"the answer is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
-        )
+        data = json.loads(text)  # the answer as it is, when it is JSON
+    except json.JSONDecodeError:
+        try:
+            data = json.loads(_json_part(text))
+        except json.JSONDecodeError as exc:
+            return (
+                None,
+                f"the answer is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
+            )
     if not isinstance(data, dict):
         return None, f"the answer is JSON but not an object (got {type(data).__name__})"
     try:

@@ -13,8 +13,10 @@ a blank.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import traceback
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, get_args
@@ -128,12 +130,13 @@ class TemplateVersion:
     saved_by: str
 
 
+@functools.lru_cache(maxsize=64)
 def _compile(name: str, text: str) -> jinja2.Template:
     try:
         return _ENV.from_string(text)
     except jinja2.TemplateSyntaxError as exc:
         raise WorkbenchError(
-            f"Prompt template '{name}', line {exc.lineno}: {exc.message}.",
+            f"Prompt template '{name}', line {exc.lineno}: {(exc.message or '').rstrip('.')}.",
             "Fix the template syntax ({{ value }}, {% if %}…{% endif %}) or reset it to the default.",
         ) from None
 
@@ -144,8 +147,13 @@ def render_text(name: str, text: str, context: dict[str, Any]) -> str:
     try:
         return template.render(context)
     except jinja2.UndefinedError as exc:
+        lines = [
+            f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<template>"
+        ]
+        where = f", line {lines[-1]}" if lines else ""
         raise WorkbenchError(
-            f"Prompt template '{name}' uses something the context does not have: {exc.message}.",
+            f"Prompt template '{name}'{where} uses something the context does not have: "
+            f"{(exc.message or '').rstrip('.')}.",
             "Use packet.<field>, packet_text, action.<field> or policy.<field>; "
             "the Drafts page lists the packet's fields.",
         ) from None

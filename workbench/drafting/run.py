@@ -7,19 +7,21 @@ answer cache and saves each draft and trace as it arrives.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import duckdb
 
 from workbench.drafting.checks import NameIndex
-from workbench.drafting.engine import Drafter, DraftResult, RunSummary, run_drafts
+from workbench.drafting.engine import Drafter, DraftResult, RunSummary, run_drafts, summarise
 from workbench.drafting.gateway import Gateway
 from workbench.drafting.packet import ContextPacket, build_packets
 from workbench.drafting.prompts import prompt_set
 from workbench.drafting.settings import LLMSettings
 from workbench.drafting.store import DuckCache, finish_run, save_result, start_run
 from workbench.errors import WorkbenchError
+from workbench.storage.history import data_version
 from workbench.workflow.facts import table_columns
 from workbench.workflow.model import Workflow
 from workbench.workflow.preview import Preview
@@ -122,21 +124,31 @@ def draft_workflow(
         action_type=wf.action.type,
         drafter=settings.describe(),
         accounts=len(packets),
+        data_version=data_version(con),
     )
     position = {p.account_id: i for i, p in enumerate(packets)}
+    so_far: list[DraftResult] = []
+    started = time.perf_counter()
 
     def saved(result: DraftResult, done: int, total: int) -> None:
         save_result(con, run_id, result, position[result.packet.account_id])
+        so_far.append(result)
         if on_result is not None:
             on_result(result, done, total)
 
-    run = run_drafts(
-        packets,
-        drafter,
-        cache=DuckCache(con) if use_cache else None,
-        on_result=saved,
-        should_stop=should_stop,
-    )
+    try:
+        run = run_drafts(
+            packets,
+            drafter,
+            cache=DuckCache(con) if use_cache else None,
+            on_result=saved,
+            should_stop=should_stop,
+        )
+    except BaseException:
+        # Interrupted (a Stop click, Ctrl-C, an error): keep what was drafted and say so.
+        elapsed = time.perf_counter() - started
+        finish_run(con, run_id, summarise(so_far, len(packets), elapsed, True, drafter.breaker))
+        raise
     assert run.summary is not None
     finish_run(con, run_id, run.summary)
     return RunReport(run_id, run.results, run.summary)

@@ -150,7 +150,7 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             "Use one of: " + ", ".join(FIELD_NAMES) + ".",
         )
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None if name in ("model", "api_base", "api_key", "api_version") else ...
+        return ...
     if name in _NUMERIC:
         try:
             value = _NUMERIC[name](raw)
@@ -177,7 +177,8 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
 
 
 def apply(base: LLMSettings, values: dict[str, Any], source: str) -> LLMSettings:
-    """``base`` with ``values`` applied (validated); empty values leave a field unchanged."""
+    """``base`` with ``values`` applied (validated); empty or ``None`` values leave a field
+    unchanged (to clear a field, build the settings with ``dataclasses.replace``)."""
     changes = {}
     for name, raw in values.items():
         value = _coerce(name, raw, source)
@@ -258,6 +259,9 @@ def write_secrets(settings: LLMSettings, path: Path = SECRETS_FILE, *, with_key:
     text = "\n".join([*kept, *([""] if kept else []), *body]) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(text, "utf-8")
+    # Owner-only when it may hold a key (and keep an existing file's stricter mode).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
     tmp.replace(path)
     return path

@@ -64,14 +64,25 @@ def start_run(
     action_type: str,
     drafter: str,
     accounts: int,
+    data_version: str | None = None,
 ) -> int:
-    """Record a new run and return its id."""
+    """Record a new run and return its id (``data_version``: the data it was drafted from)."""
     row = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM wb.draft_runs").fetchall()
     run_id = int(row[0][0])
     con.execute(
         "INSERT INTO wb.draft_runs (run_id, started_at, workflow_name, workflow_version, as_of, "
-        "action_type, drafter, accounts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, _now(), workflow_name, workflow_version, as_of, action_type, drafter, accounts],
+        "data_version, action_type, drafter, accounts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            _now(),
+            workflow_name,
+            workflow_version,
+            as_of,
+            data_version,
+            action_type,
+            drafter,
+            accounts,
+        ],
     )
     return run_id
 
@@ -161,7 +172,7 @@ def list_runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Runs, newest first, with counts of drafts, held drafts and edits."""
     return con.execute(
         "SELECT r.run_id, r.started_at, r.finished_at, r.workflow_name, r.workflow_version, "
-        "r.as_of, r.action_type, r.drafter, r.accounts, count(d.account_id) AS drafted, "
+        "r.as_of, r.data_version, r.action_type, r.drafter, r.accounts, count(d.account_id) AS drafted, "
         "count(*) FILTER (WHERE d.held) AS held, count(*) FILTER (WHERE d.needs_human) "
         "AS needs_human, count(d.edited_at) AS edited, r.cancelled, r.note "
         "FROM wb.draft_runs r LEFT JOIN wb.drafts d USING (run_id) "
@@ -182,7 +193,8 @@ def load_drafts(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
 
 def load_traces(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
     return con.execute(
-        "SELECT * EXCLUDE (run_id) FROM wb.draft_traces WHERE run_id = ? ORDER BY traced_at",
+        "SELECT t.* EXCLUDE (run_id) FROM wb.draft_traces t LEFT JOIN wb.drafts d "
+        "USING (run_id, account_id) WHERE t.run_id = ? ORDER BY d.position, t.traced_at",
         [run_id],
     ).df()
 

@@ -114,6 +114,8 @@ def usage_words(p: ContextPacket) -> str:
         return f"flat at {last} weekly active users between {d0.isoformat()} and {d1.isoformat()}"
     if first == 0:
         return "up " + span
+    if last == 0:
+        return f"down to no weekly active users (from {first}) between {d0.isoformat()} and {d1.isoformat()}"
     pct = (last - first) / first * 100
     return f"{'down' if pct < 0 else 'up'} {abs(pct):.0f}% " + span
 

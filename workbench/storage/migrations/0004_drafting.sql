@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS wb.draft_runs (
     workflow_name     VARCHAR NOT NULL,
     workflow_version  INTEGER,
     as_of             DATE NOT NULL,
+    data_version      VARCHAR,
     action_type       VARCHAR NOT NULL,
     drafter           VARCHAR NOT NULL,
     accounts          INTEGER NOT NULL,
