@@ -35,7 +35,8 @@ def _start(ws: Path, sample: bool):
         pytest.skip(f"{CHROMIUM} not installed (./dev test installs it when it can)")
     pytest.importorskip("playwright.sync_api")
     port = _free_port()
-    env = {**os.environ, "WORKBENCH_WORKSPACE": str(ws)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_LLM_")}
+    env["WORKBENCH_WORKSPACE"] = str(ws)
     if sample:
         env.pop("WORKBENCH_NO_SAMPLE", None)
     else:
@@ -169,5 +170,19 @@ def test_workflow_journey_on_the_sample_book(sample_server):
             timeout=90_000
         )
         _settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+
+        # Drafts, offline: the template drafter writes a draft for every firing account.
+        page.goto(f"{sample_server}/drafts", wait_until="domcontentloaded")
+        go = page.get_by_role("button", name=re.compile(r"Draft \d+ accounts"))
+        go.wait_for(timeout=90_000)
+        _settle(page)
+        assert page.get_by_text("template drafter (no LLM configured)").first.is_visible()
+        fired = int(re.search(r"\d+", go.inner_text()).group(0))
+        go.click()
+        drafted = page.locator('[data-testid="stMetric"]', has_text="Drafted").first
+        drafted.wait_for(timeout=90_000)
+        _settle(page)
+        assert f"{fired:,}" in drafted.inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
