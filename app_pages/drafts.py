@@ -54,7 +54,7 @@ with ui.user_errors():
         view.no_run_yet(ev)
         st.stop()
     drafts, traces = view.load(ctx, run)
-    view.run_status(run)
+    view.run_status(run, drafts)
     view.totals(run, drafts, traces)
 
     st.subheader("Drafts")

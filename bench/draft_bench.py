@@ -8,7 +8,7 @@ seconds, warms litellm up with one request (not counted), then in this one
 process:
 
 * drafts every account through litellm at each concurrency (1, 4, 8, 16) with
-  an empty in-memory answer cache each time (``engine.run_drafts`` with a
+  an empty in-memory answer cache each time (``batch.run_drafts`` with a
   Drafter from ``run.make_drafter``) and prints the wall time against the ideal
   ``accounts x delay / concurrency``, the ratio (target: within 1.3x at 8), the
   requests the server received and the most it had in flight at once;
@@ -45,7 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' loopback server lives in tests/
 
 from tests.llm_server import LLMServer, Reply, echo_account  # noqa: E402
-from workbench.drafting.engine import AnswerCache, DraftRun, Trace, run_drafts  # noqa: E402
+from workbench.drafting.batch import DraftRun, run_drafts  # noqa: E402
+from workbench.drafting.engine import AnswerCache, Trace  # noqa: E402
 from workbench.drafting.gateway import litellm_module  # noqa: E402
 from workbench.drafting.packet import ContextPacket  # noqa: E402
 from workbench.drafting.run import make_drafter, select_packets  # noqa: E402

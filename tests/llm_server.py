@@ -69,6 +69,7 @@ class LLMServer:
         self.script: list[Reply] = []
         self.requests: list[dict[str, Any]] = []
         self.paths: list[str] = []
+        self.auth_headers: list[str] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -118,6 +119,7 @@ class LLMServer:
 
             def do_POST(self) -> None:
                 owner.paths.append(self.path)
+                owner.auth_headers.append(self.headers.get("Authorization", ""))
                 n = int(self.headers.get("Content-Length") or 0)
                 request = json.loads(self.rfile.read(n) or b"{}")
                 reply = owner._next(request)

@@ -38,6 +38,7 @@ ErrorKind = Literal[
     "other",
 ]
 RETRYABLE: frozenset[str] = frozenset({"rate_limited", "server", "timeout", "connection"})
+MAX_BACKOFF_S = 30.0
 
 _PLAIN: dict[str, tuple[str, str]] = {
     "rate_limited": (
@@ -269,36 +270,47 @@ class Gateway:
             kwargs["api_base"] = s.api_base
         if s.api_key:
             kwargs["api_key"] = s.api_key
-        elif s.api_base and s.is_local and (s.model or "").startswith("openai/"):
-            kwargs["api_key"] = "not-needed"  # local OpenAI-compatible servers take any key
+        elif s.api_base and (s.model or "").startswith("openai/"):
+            # An OpenAI-compatible server of its own: never hand it OPENAI_API_KEY (litellm
+            # would fall back to it). Local servers take any key; others need api_key set.
+            kwargs["api_key"] = "no-key-configured"
         if s.api_version:
             kwargs["api_version"] = s.api_version
         return lit.completion(**kwargs)
 
     def complete(self, messages: list[dict[str, str]], *, json_mode: bool = True) -> Completion:
-        """One answer, retrying what is worth retrying; raises ``LLMError``."""
+        """One answer, retrying what is worth retrying; raises ``LLMError``.
+
+        The breaker counts requests, not tries: a request that still fails after
+        its retries (or fails in a way retrying cannot fix) is one failure, so a
+        short burst of rate limits is retried instead of opening the breaker.
+        Retries stop early when another request has opened the breaker meanwhile.
+        """
         s = self.settings
         if not s.configured:
             raise LLMError("not_configured")
         lit = litellm_module()
+        if not self.breaker.allow():
+            raise LLMError("circuit_open", self.breaker.last_error)
         attempt = 0
         start = time.perf_counter()
         while True:
-            if not self.breaker.allow():
-                raise LLMError("circuit_open", self.breaker.last_error, attempts=attempt)
             attempt += 1
             try:
                 resp = self._request(messages, json_mode)
+                text = _answer_text(resp)
             except Exception as exc:  # every provider error is classified below
                 err = classify(exc)
                 err.attempts = attempt
-                self.breaker.failure(err.message)
-                if not err.retryable or attempt >= s.max_attempts:
+                give_up = (
+                    not err.retryable or attempt >= s.max_attempts or self.breaker.state == "open"
+                )
+                if give_up:
+                    self.breaker.failure(err.message)
                     raise err from None
-                self._sleep(s.backoff_s * 2 ** (attempt - 1))
+                self._sleep(min(s.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
                 continue
             self.breaker.success()
-            text = resp.choices[0].message.content or ""
             tokens_in, tokens_out = _usage(resp)
             return Completion(
                 text=text,
@@ -308,6 +320,17 @@ class Gateway:
                 latency_ms=(time.perf_counter() - start) * 1000,
                 attempts=attempt,
             )
+
+
+def _answer_text(resp: Any) -> str:
+    """The first choice's text; an answer without one is an error, not an empty draft."""
+    try:
+        content = resp.choices[0].message.content
+    except (AttributeError, IndexError, TypeError):
+        raise LLMError(
+            "other", "the answer had no message (no choices; a content filter may have removed it)"
+        ) from None
+    return content or ""
 
 
 @dataclass(frozen=True)

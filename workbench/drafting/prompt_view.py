@@ -43,6 +43,13 @@ class PromptView:
 
 def _sent(trace: Mapping[str, Any]) -> PromptView:
     redacted = bool(trace["redacted"])
+    if int(trace.get("attempts") or 0) == 0:
+        why = trace.get("error") or "the model was not called"
+        return PromptView(
+            "not sent (redacted)" if redacted else "not sent",
+            str(trace["sent"]),
+            f"This prompt did not leave the machine: {why}",
+        )
     note = (
         f"Exactly what left the machine for {trace['model']} (outcome {trace['outcome']}, "
         f"{int(trace['tokens_in']):,} tokens in, {int(trace['tokens_out']):,} out, "

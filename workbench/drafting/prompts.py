@@ -13,9 +13,11 @@ a blank.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
+import re
 import traceback
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -141,6 +143,28 @@ def _compile(name: str, text: str) -> jinja2.Template:
         ) from None
 
 
+def fields_of(obj: type) -> list[str]:
+    """The names a template can read on ``packet``, ``action`` or ``policy``."""
+    if dataclasses.is_dataclass(obj):
+        names = [f.name for f in dataclasses.fields(obj)]
+        names += [n for n, v in vars(obj).items() if isinstance(v, property)]
+        return names
+    return list(getattr(obj, "model_fields", {}))
+
+
+_CONTEXT_TYPES = {"ContextPacket": ("packet", ContextPacket), "Action": ("action", Action),
+                  "OutputPolicy": ("policy", OutputPolicy)}  # fmt: skip
+
+
+def _plain_undefined(message: str) -> str:
+    """Jinja's "'workbench...ContextPacket object' has no attribute 'x'" in the template's words."""
+    m = re.match(r"'(?:[\w.]+\.)?(\w+) object' has no attribute '([^']+)'", message)
+    if m and m.group(1) in _CONTEXT_TYPES:
+        var, cls = _CONTEXT_TYPES[m.group(1)]
+        return f"{var} has no field '{m.group(2)}' (its fields: {', '.join(fields_of(cls))})"
+    return message.rstrip(".")
+
+
 def render_text(name: str, text: str, context: dict[str, Any]) -> str:
     """Render one template; a missing name or a sandbox refusal becomes a WorkbenchError."""
     template = _compile(name, text)
@@ -153,9 +177,9 @@ def render_text(name: str, text: str, context: dict[str, Any]) -> str:
         where = f", line {lines[-1]}" if lines else ""
         raise WorkbenchError(
             f"Prompt template '{name}'{where} uses something the context does not have: "
-            f"{(exc.message or '').rstrip('.')}.",
-            "Use packet.<field>, packet_text, action.<field> or policy.<field>; "
-            "the Drafts page lists the packet's fields.",
+            f"{_plain_undefined(exc.message or '')}.",
+            "Use packet.<field>, packet_text, action.<field> or policy.<field> with one of the "
+            "fields listed, or guard optional parts with {% if packet.tickets %}…{% endif %}.",
         ) from None
     except jinja2.exceptions.SecurityError as exc:
         raise WorkbenchError(

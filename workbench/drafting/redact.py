@@ -124,13 +124,96 @@ def names_from_emails(emails: Iterable[str]) -> list[str]:
     return out
 
 
+# Name parts that are also everyday words: redacted only as part of the full name, so "we
+# will grant access; mark the date" is not turned into placeholders.
+_COMMON_WORDS = frozenset(
+    [
+        "art",
+        "bell",
+        "best",
+        "bill",
+        "black",
+        "brown",
+        "case",
+        "chase",
+        "cole",
+        "dawn",
+        "dean",
+        "don",
+        "drew",
+        "faith",
+        "fox",
+        "frank",
+        "gene",
+        "grant",
+        "gray",
+        "green",
+        "grey",
+        "guy",
+        "hall",
+        "hill",
+        "hope",
+        "jack",
+        "jean",
+        "joy",
+        "king",
+        "lane",
+        "lee",
+        "little",
+        "long",
+        "love",
+        "mark",
+        "max",
+        "may",
+        "miles",
+        "page",
+        "pat",
+        "power",
+        "price",
+        "ray",
+        "rich",
+        "rob",
+        "rose",
+        "ross",
+        "sandy",
+        "stone",
+        "sue",
+        "summer",
+        "wade",
+        "white",
+        "will",
+        "wood",
+        "young",
+        "april",
+        "june",
+        "august",
+    ]
+)
+
+
+def _proper(word: str) -> str:
+    """A name word as written in text: capital first letter, the rest in any case."""
+    first, rest = word[:1], word[1:]
+    return re.escape(first.upper()) + (f"(?i:{re.escape(rest)})" if rest else "")
+
+
+def _name_pattern(name: str) -> str:
+    """A full name matches in any case ("ahmed novak"); a single word, or a name made only of
+    everyday words ("Will Grant"), only when capitalised, so "we will grant" stays as it is."""
+    words = name.split()
+    if len(words) > 1 and not all(w.lower() in _COMMON_WORDS for w in words):
+        return "(?i:" + r"\s+".join(re.escape(w) for w in words) + ")"
+    return r"\s+".join(_proper(w) for w in words)
+
+
 class Redactor:
     """Replace PII with stable placeholders and put it back afterwards.
 
     Args:
         names: Contact names to redact (whole words, case-insensitive).
         name_parts: Also redact each part of a multi-word name on its own
-            ("Hi Ahmed," as well as "Ahmed Novak"), for parts of 3+ letters.
+            ("Hi Ahmed," as well as "Ahmed Novak"), for parts of 3+ letters that are
+            not everyday words ("Will", "Grant" and "Mark" only within the full name).
     """
 
     def __init__(self, names: Iterable[str] = (), *, name_parts: bool = True) -> None:
@@ -148,14 +231,14 @@ class Redactor:
                 parts = name.split()
                 if len(parts) > 1:
                     for part in parts:
-                        if len(part) >= 3:
+                        if len(part) >= 3 and part.lower() not in _COMMON_WORDS:
                             canon.setdefault(part.lower(), part)
         self._names = canon
         self._name_re: re.Pattern[str] | None = None
         if canon:
             alternatives = sorted(canon, key=len, reverse=True)
-            body = "|".join(r"\s+".join(re.escape(w) for w in n.split()) for n in alternatives)
-            self._name_re = re.compile(rf"(?<![\w@<])(?:{body})(?![\w@>])", re.IGNORECASE)
+            body = "|".join(_name_pattern(n) for n in alternatives)
+            self._name_re = re.compile(rf"(?<![\w@<])(?:{body})(?![\w@>])")
 
     @property
     def mapping(self) -> dict[str, str]:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 
 import duckdb
 
+from workbench.drafting.batch import RunSummary, run_drafts, summarise
 from workbench.drafting.checks import NameIndex
-from workbench.drafting.engine import Drafter, DraftResult, RunSummary, run_drafts, summarise
+from workbench.drafting.engine import Drafter, DraftResult
 from workbench.drafting.gateway import Gateway
 from workbench.drafting.packet import ContextPacket, build_packets
 from workbench.drafting.prompts import prompt_set
@@ -140,7 +141,8 @@ def draft_workflow(
         run = run_drafts(
             packets,
             drafter,
-            cache=DuckCache(con) if use_cache else None,
+            cache=DuckCache(con),
+            reuse_cached=use_cache,
             on_result=saved,
             should_stop=should_stop,
         )

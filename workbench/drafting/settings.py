@@ -12,6 +12,7 @@ explicit overrides (CLI flags, the settings page for this session).
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import tomllib
@@ -103,9 +104,20 @@ class LLMSettings:
         """One line for the page and the CLI, without the key."""
         if not self.configured:
             return "template drafter (no LLM configured)"
-        where = f" at {self.api_base}" if self.api_base else ""
+        where = f" at {safe_url(self.api_base)}" if self.api_base else ""
         red = "redaction on" if self.redacts else "redaction off"
         return f"{self.model}{where} ({'local' if self.is_local else 'cloud'}, {red})"
+
+
+def safe_url(url: str) -> str:
+    """A URL without user, password, query or fragment: fit to show, store and log."""
+    parts = urlparse(url if "//" in url else f"//{url}")
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    scheme = f"{parts.scheme}://" if parts.scheme else ""
+    return f"{scheme}{host}{port}{parts.path}"
 
 
 def is_local_url(url: str) -> bool:
@@ -226,40 +238,76 @@ def load_llm_settings(
     return apply(s, overrides or {}, "settings")
 
 
-_TABLE = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+_TABLE = re.compile(r"^\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(?:#.*)?$")
+
+
+def _is_llm_table(name: str) -> bool:
+    name = name.strip().strip('"').strip("'")
+    return name == "llm" or name.startswith("llm.")
+
+
+def _toml_value(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, str) else str(value)
 
 
 def write_secrets(settings: LLMSettings, path: Path = SECRETS_FILE, *, with_key: bool) -> Path:
-    """Write the ``[llm]`` table of ``path``, keeping every other table as it was."""
-    lines = path.read_text("utf-8").splitlines() if path.is_file() else []
+    """Write the ``[llm]`` table of ``path``, keeping every other table as it was.
+
+    Without ``with_key`` the session's key is not written (a key already in the
+    file stays). The new text is parsed before it replaces the file: when the
+    file's layout cannot be updated safely (``llm`` written as dotted keys or
+    an inline table), nothing is written and the error says what to do.
+    """
+    before = path.read_text("utf-8") if path.is_file() else ""
+    try:
+        old = tomllib.loads(before)
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkbenchError(
+            f"{path} is not valid TOML ({exc}), so it was not changed.",
+            "Fix the file by hand, or move it away and save again.",
+        ) from None
     kept: list[str] = []
     skipping = False
-    for line in lines:
+    for line in before.splitlines():
         m = _TABLE.match(line)
         if m:
-            skipping = m.group(1).strip() == "llm"
+            skipping = _is_llm_table(m.group(1))
         if not skipping:
             kept.append(line)
     default = LLMSettings()
-    body = ["[llm]"]
+    table: dict[str, Any] = {}
     for f in fields(LLMSettings):
         value = getattr(settings, f.name)
         if f.name == "api_key" and not with_key:
-            continue
-        if value is None or (value == getattr(default, f.name) and f.name != "model"):
-            continue
-        if isinstance(value, str):
-            body.append(
-                f"{f.name} = " + '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            value = (
+                (old.get("llm") or {}).get("api_key") if isinstance(old.get("llm"), dict) else None
             )
-        else:
-            body.append(f"{f.name} = {value}")
+        if value is None or (
+            value == getattr(default, f.name) and f.name not in ("model", "api_key")
+        ):
+            continue
+        table[f.name] = value
+    body = ["[llm]", *(f"{k} = {_toml_value(v)}" for k, v in table.items())]
     while kept and not kept[-1].strip():
         kept.pop()
     text = "\n".join([*kept, *([""] if kept else []), *body]) + "\n"
+    try:
+        new = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        new = {"<invalid>": str(exc)}
+    others_kept = {k: v for k, v in new.items() if k != "llm"} == {
+        k: v for k, v in old.items() if k != "llm"
+    }
+    if new.get("llm") != table or not others_kept:
+        raise WorkbenchError(
+            f"{path} defines llm in a way this page cannot update safely "
+            "(dotted keys such as llm.model, or an inline table), so it was not changed.",
+            "Write the [llm] table by hand (see the README's Drafting section), or remove the "
+            "llm lines from the file and save again.",
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
-    # Owner-only when it may hold a key (and keep an existing file's stricter mode).
+    # Owner-only: the file may hold a key.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -15,8 +15,9 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from workbench.drafting.batch import RunSummary
 from workbench.drafting.checks import CheckResult, NameIndex, check_draft
-from workbench.drafting.engine import DraftResult, RunSummary, Trace
+from workbench.drafting.engine import DraftResult, Trace
 from workbench.drafting.packet import render_packet
 from workbench.errors import NotFound, WorkbenchError
 from workbench.workflow.model import OutputPolicy
@@ -67,13 +68,13 @@ def start_run(
     data_version: str | None = None,
 ) -> int:
     """Record a new run and return its id (``data_version``: the data it was drafted from)."""
-    row = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM wb.draft_runs").fetchall()
-    run_id = int(row[0][0])
-    con.execute(
+    # One statement picks the id and inserts, so two sessions drafting at once cannot collide.
+    row = con.execute(
         "INSERT INTO wb.draft_runs (run_id, started_at, workflow_name, workflow_version, as_of, "
-        "data_version, action_type, drafter, accounts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "data_version, action_type, drafter, accounts) "
+        "SELECT coalesce(max(run_id), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM wb.draft_runs "
+        "RETURNING run_id",
         [
-            run_id,
             _now(),
             workflow_name,
             workflow_version,
@@ -83,8 +84,8 @@ def start_run(
             drafter,
             accounts,
         ],
-    )
-    return run_id
+    ).fetchall()
+    return int(row[0][0])
 
 
 def _checks_json(checks: Iterable[CheckResult]) -> str:
@@ -98,9 +99,9 @@ def save_result(con: duckdb.DuckDBPyConnection, run_id: int, r: DraftResult, pos
     try:
         con.execute(
             "INSERT OR REPLACE INTO wb.drafts (run_id, account_id, position, account_name, action_type, "
-            "route, outcome, drafter, template_version, packet_hash, packet_text, subject, body, "
+            "route, packet_route, outcome, drafter, template_version, packet_hash, packet_text, subject, body, "
             "summary, rationale, confidence, held, needs_human, note, checks) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 r.packet.account_id,
@@ -108,6 +109,7 @@ def save_result(con: duckdb.DuckDBPyConnection, run_id: int, r: DraftResult, pos
                 r.packet.account_name,
                 d.action_type,
                 r.route,
+                r.packet.route,
                 r.outcome,
                 d.drafter,
                 d.template_version,
@@ -235,9 +237,21 @@ def save_edit(
     held = any(not c.ok for c in checks)
     con.execute(
         "UPDATE wb.drafts SET edited_subject = ?, edited_body = ?, edited_by = ?, "
-        "edited_at = ?, checks = ?, held = ?, needs_human = (? OR outcome = 'abstained') "
-        "WHERE run_id = ? AND account_id = ?",
-        [subject, body, edited_by, _now(), _checks_json(checks), held, held, run_id, account_id],
+        "edited_at = ?, checks = ?, held = ?, needs_human = (? OR outcome = 'abstained'), "
+        "route = CASE WHEN (? OR outcome = 'abstained') AND packet_route = 'automated' "
+        "THEN 'human' ELSE packet_route END WHERE run_id = ? AND account_id = ?",
+        [
+            subject,
+            body,
+            edited_by,
+            _now(),
+            _checks_json(checks),
+            held,
+            held,
+            held,
+            run_id,
+            account_id,
+        ],
     )
     return checks
 
@@ -257,10 +271,11 @@ def trace_totals(traces: pd.DataFrame) -> dict[str, float | int | None]:
             "failed": 0,
         }
     called = traces[traces["requests"] > 0]["latency_ms"]
-    cost = traces["cost_usd"].dropna()
+    # Cost of the requests made: a cached answer costs nothing but proves no price.
+    cost = traces[traces["attempts"] > 0]["cost_usd"].dropna()
     return {
         "calls": len(traces),
-        "requests": int(traces["requests"].sum()),
+        "requests": int(traces["attempts"].sum()),
         "tokens_in": int(traces["tokens_in"].sum()),
         "tokens_out": int(traces["tokens_out"].sum()),
         "cost_usd": float(cost.sum()) if len(cost) else None,

@@ -75,6 +75,15 @@ TEMPLATES: dict[ActionType, dict[str, str]] = {
 }
 
 
+ACTION_WORDS: dict[ActionType, str] = {
+    "assign_csm": "Assignment note",
+    "draft_email": "Customer email",
+    "risk_brief": "Risk brief",
+    "crm_update": "CRM update",
+    "alert": "Alert",
+}
+
+
 @dataclass(frozen=True)
 class Draft:
     """A drafted output for one account; never sent anywhere."""
@@ -116,8 +125,9 @@ def usage_words(p: ContextPacket) -> str:
         return "up " + span
     if last == 0:
         return f"down to no weekly active users (from {first}) between {d0.isoformat()} and {d1.isoformat()}"
-    pct = (last - first) / first * 100
-    return f"{'down' if pct < 0 else 'up'} {abs(pct):.0f}% " + span
+    # No percentage here: the packet's "Active users change" (recent vs prior weeks) is the
+    # figure the rule uses, and a second, differently windowed percentage would contradict it.
+    return f"{'down' if last < first else 'up'} " + span
 
 
 def _ticket(t: Ticket) -> str:
@@ -183,7 +193,7 @@ def template_draft(p: ContextPacket, action: Action) -> Draft:
     subject = Template(t["subject"]).substitute(fields)
     body = Template(t["body"]).substitute(fields)
     summary = (
-        f"{kind.replace('_', ' ')} for {p.account_name}: ARR {p.arr_text}, "
+        f"{ACTION_WORDS[kind]} for {p.account_name}: ARR {p.arr_text}, "
         f"renewal {p.renewal_text}, route {p.route}."
     )
     rationale = "Drafted from the account's facts because: " + fields["reasons_inline"]

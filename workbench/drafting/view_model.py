@@ -134,14 +134,11 @@ class RunInfo:
         if self.finished_at is None or self.cancelled:
             return (
                 f"Run {self.run_id} was stopped before it finished: {self.drafted} of "
-                f"{self.accounts} accounts were drafted and are kept below (a draft under way "
-                "when it stopped may still be added); the rest were not drafted. Draft again "
-                "to complete them."
+                f"{self.accounts} accounts were drafted and are kept below; the rest were not "
+                "drafted. Draft again to complete them (cached answers are reused)."
             )
-        text = self.note or f"Drafted {self.drafted} of {self.accounts} accounts."
-        if self.cancelled and "Stopped early" not in text:
-            text += " Stopped early: the rest were not drafted."
-        return text
+        # The figures (held, people needed) live in the totals, which follow later edits.
+        return f"Drafted {self.drafted:,} of {self.accounts:,} accounts with the {self.drafter}."
 
 
 def run_info(row: Mapping[str, Any]) -> RunInfo:

@@ -29,7 +29,6 @@ from workbench.ui.workflow_state import Evaluated, account_names
 from workbench.workflow.model import Workflow
 from workbench.workflow.store import WorkflowVersion
 
-"""Session key: the model settings chosen on the Model & prompts page for this session."""
 RUN = "dr:run"
 """Session key prefix of the run picker; the newest run's id completes it (see ``run_picker``)."""
 SETTINGS_PAGE = "app_pages/settings.py"
@@ -240,11 +239,31 @@ def load(ctx: Context, run: RunInfo) -> tuple[pd.DataFrame, pd.DataFrame]:
     return load_drafts(ctx.con, run.run_id), load_traces(ctx.con, run.run_id)
 
 
-def run_status(run: RunInfo) -> None:
+def run_status(run: RunInfo, drafts: pd.DataFrame) -> None:
+    """The run in one line, and a warning when drafts did not come from the chosen drafter."""
     if run.stopped_early:
         st.warning(md_safe(run.status()), icon=":material/stop_circle:")
     else:
         st.markdown(f"#### {md_safe(run.status())}")
+    outcomes = drafts["outcome"].value_counts().to_dict() if not drafts.empty else {}
+    fallback, abstained = int(outcomes.get("fallback", 0)), int(outcomes.get("abstained", 0))
+    if fallback:
+        breaker = ""
+        if run.note and "circuit breaker opened" in run.note:
+            breaker = " " + run.note[run.note.index("The circuit breaker opened") :]
+        st.warning(
+            f"**{fallback:,} of {len(drafts):,} drafts were written by the template drafter "
+            "because the model failed** (after its retries, or with the circuit breaker open). "
+            "Each one's note says why; *Test connection* on Model & prompts checks the model."
+            + md_safe(breaker),
+            icon=":material/cloud_off:",
+        )
+    if abstained:
+        st.info(
+            f"**{abstained:,} account{'s have' if abstained != 1 else ' has'} no draft**: the "
+            "model abstained or answered invalid JSON twice. They go to a person, with the reason.",
+            icon=":material/front_hand:",
+        )
     st.caption(
         f"Run {run.run_id} · {run.workflow_name}{run.version_text} · as of {run.as_of} · "
         f"action {run.action_type} · {run.drafter} · started {run.started_at:%Y-%m-%d %H:%M}."
@@ -293,6 +312,13 @@ def totals(run: RunInfo, drafts: pd.DataFrame, traces: pd.DataFrame) -> None:
 def table(drafts: pd.DataFrame) -> None:
     """One row per draft: account, route, outcome, held and the first failing check."""
     frame = drafts_table(drafts)
+    attention = int(frame["needs_human"].sum()) if not frame.empty else 0
+    if attention and st.toggle(
+        f"Only the {attention:,} draft{'s' if attention != 1 else ''} that need a person",
+        key="dr:attention",
+        help="Held by a policy check, or no draft because the model abstained.",
+    ):
+        frame = frame[frame["needs_human"]]
     st.dataframe(
         frame,
         column_order=list(TABLE_COLUMNS),

@@ -220,7 +220,7 @@ def test_failures_and_invalid_answers_are_not_cached(book, srv) -> None:
     settings = llm(srv, concurrency=1)
     first = draft_workflow(con, wf, pv, settings, limit=3)
     assert [r.outcome for r in first.results] == ["fallback", "abstained", "ok"]
-    assert first.results[0].draft.drafter == DRAFTER
+    assert first.results[0].draft.drafter == "template drafter (fallback: openai/fake failed)"
     assert first.results[1].needs_human
     assert len(srv.requests) == 4
 
@@ -362,3 +362,75 @@ def test_cache_clear(book, srv) -> None:
     assert cache.clear() == 2
     assert cache.get_many([]) == {}
     assert cache.clear() == 0
+
+
+def test_the_output_policy_and_the_server_are_part_of_the_cache_key(book, srv) -> None:
+    """The policy is written into the system prompt; another server is another model."""
+    from workbench.workflow.model import OutputPolicy
+
+    con, wf, pv = book
+    draft_workflow(con, wf, pv, llm(srv), limit=2)
+    assert len(srv.requests) == 2
+    stricter = wf.model_copy(update={"output_policy": OutputPolicy(max_body_chars=600)})
+    again = draft_workflow(con, stricter, pv, llm(srv), limit=2)
+    assert len(srv.requests) == 4 and {r.outcome for r in again.results} == {"ok"}
+    assert "under 600" in srv.requests[-1]["messages"][0]["content"]
+    with LLMServer() as other:
+        elsewhere = draft_workflow(con, wf, pv, llm(other), limit=2)
+        assert len(other.requests) == 2 and {r.outcome for r in elsewhere.results} == {"ok"}
+
+
+def test_asking_again_refreshes_the_cache(book, srv) -> None:
+    con, wf, pv = book
+    draft_workflow(con, wf, pv, llm(srv), limit=2, use_cache=False)
+    assert len(srv.requests) == 2
+    cached = draft_workflow(con, wf, pv, llm(srv), limit=2)
+    assert len(srv.requests) == 2 and {r.outcome for r in cached.results} == {"cached"}
+
+
+def test_a_template_that_fails_on_one_account_does_not_stop_the_run(book, srv) -> None:
+    con, wf, pv = book
+    broken = DEFAULT_ACTIONS["assign_csm"] + "First ticket: {{ packet.tickets[0].subject }}\n"
+    packets = select_packets(con, wf, pv)
+    without = next(p for p in packets if not p.tickets)
+    with_tickets = next(p for p in packets if p.tickets)
+    try:
+        save_text(con, "assign_csm", broken)
+        report = draft_workflow(
+            con, wf, pv, llm(srv), account_ids=[without.account_id, with_tickets.account_id]
+        )
+    finally:
+        save_text(con, "assign_csm", DEFAULT_ACTIONS["assign_csm"])
+    by_id = {r.packet.account_id: r for r in report.results}
+    assert by_id[with_tickets.account_id].outcome == "ok"
+    failed = by_id[without.account_id]
+    assert failed.outcome == "fallback" and failed.trace is None
+    assert "could not be rendered for this account" in failed.note
+    assert len(srv.requests) == 1  # nothing was sent for the account it failed on
+    assert not report.summary.cancelled
+
+
+def test_an_edit_moves_the_route_with_the_hold(book, srv) -> None:
+    con, wf, pv = book
+    automated = pv.fired[pv.fired["route"] == "automated"]["account_id"].astype(str).iloc[0]
+    report = draft_workflow(con, wf, pv, llm(srv), account_ids=[automated])
+    names = report_names(con)
+
+    def edit(body: str) -> dict[str, Any]:
+        save_edit(con, report.run_id, automated, "S", body, edited_by="ana",
+                  policy=wf.output_policy, names=names)  # fmt: skip
+        return load_drafts(con, report.run_id).iloc[0].to_dict()
+
+    name = report.results[0].packet.account_name
+    row = edit(f"Hi {name}, we can offer 30% off.")
+    assert (row["route"], row["held"], row["packet_route"]) == ("human", True, "automated")
+    row = edit(f"Hi {name}, could we meet next week?")
+    assert (row["route"], row["held"]) == ("automated", False)
+
+
+def test_an_openai_compatible_server_never_gets_the_openai_key(book, srv, monkeypatch) -> None:
+    con, wf, pv = book
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    draft_workflow(con, wf, pv, llm(srv, api_key=None), limit=1)
+    assert len(srv.requests) == 1
+    assert all("sk-from-the-environment" not in h for h in srv.auth_headers)

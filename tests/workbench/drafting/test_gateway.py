@@ -6,6 +6,8 @@ Model calls go over real HTTP to the loopback ``LLMServer`` (no other network).
 from __future__ import annotations
 
 import socket
+from types import SimpleNamespace
+from unittest import mock
 
 import httpx
 import litellm
@@ -19,6 +21,7 @@ from workbench.drafting.gateway import (
     LLMError,
     check_connection,
     classify,
+    litellm_module,
 )
 from workbench.drafting.settings import LLMSettings
 
@@ -229,18 +232,46 @@ def test_errors_that_a_retry_cannot_fix_are_not_retried(srv: LLMServer, status: 
 
 
 def test_open_breaker_refuses_without_a_request(srv: LLMServer) -> None:
-    srv.script = [Reply(status=500)] * 5
-    s = settings(srv, max_attempts=5, breaker_failures=2)
+    srv.script = [Reply(status=500)] * 4
+    s = settings(srv, max_attempts=2, breaker_failures=2)
     gw = Gateway(s, sleep=lambda _: None)
+    # The breaker counts requests that failed after their retries: two open it.
+    for _ in range(2):
+        with pytest.raises(LLMError) as err:
+            gw.complete(HI)
+        assert err.value.kind == "server" and err.value.attempts == 2
     with pytest.raises(LLMError) as err:
         gw.complete(HI)
-    # Two failures open the breaker; the third try is refused before it is sent.
-    assert err.value.kind == "circuit_open" and err.value.attempts == 2
+    assert err.value.kind == "circuit_open" and err.value.attempts == 0
     assert "server error" in err.value.detail
-    assert len(srv.requests) == 2
-    with pytest.raises(LLMError, match="circuit breaker is open"):
+    assert len(srv.requests) == 4
+
+
+def test_a_burst_of_rate_limits_is_retried_not_tripping_the_breaker(srv: LLMServer) -> None:
+    srv.script = [Reply(status=429), Reply(status=429), Reply()] * 2
+    s = settings(srv, max_attempts=3, breaker_failures=2)
+    gw = Gateway(s, sleep=lambda _: None)
+    for _ in range(2):
+        assert gw.complete(HI).attempts == 3  # two 429s, then an answer
+    assert gw.breaker.state == "closed" and gw.breaker.times_opened == 0
+
+
+def test_an_answer_without_choices_is_an_error_not_a_crash(srv: LLMServer) -> None:
+    s = settings(srv, max_attempts=3)
+    gw = Gateway(s, sleep=lambda _: None)
+    empty = SimpleNamespace(choices=[])
+    with mock.patch.object(Gateway, "_request", return_value=empty), pytest.raises(LLMError) as err:
         gw.complete(HI)
-    assert len(srv.requests) == 2
+    assert err.value.kind == "other" and "no message" in err.value.message
+    assert err.value.attempts == 1  # not retried
+
+
+def test_backoff_is_capped(srv: LLMServer) -> None:
+    srv.script = [Reply(status=503)] * 3
+    sleeps: list[float] = []
+    s = settings(srv, max_attempts=4, backoff_s=20)
+    Gateway(s, sleep=sleeps.append).complete(HI)
+    assert sleeps == [20, 30, 30]
 
 
 def test_shared_breaker_across_gateways(srv: LLMServer) -> None:
@@ -337,3 +368,29 @@ def test_api_key_goes_to_the_provider_not_into_errors(srv: LLMServer) -> None:
     assert "sk-test-secret" not in repr(s)
     check = check_connection(s)
     assert "sk-test-secret" not in check.message + check.hint
+
+
+@pytest.mark.parametrize(
+    ("model", "api_base", "api_key", "sent_key"),
+    [
+        # A third-party OpenAI-compatible host must not receive OPENAI_API_KEY.
+        ("openai/llama", "https://llm.example.com/v1", None, "no-key-configured"),
+        ("openai/llama", "https://llm.example.com/v1", "k-1", "k-1"),
+        ("openai/gpt-4o-mini", None, None, None),  # OpenAI itself: litellm reads the env
+        ("ollama/llama3.1", "http://localhost:11434", None, None),
+    ],
+)
+def test_which_key_goes_to_the_provider(monkeypatch, model, api_base, api_key, sent_key) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    lit = litellm_module()
+    seen: dict = {}
+
+    def fake(**kw):
+        seen.update(kw)
+        return SimpleNamespace(choices=[SimpleNamespace(message=SimpleNamespace(content="{}"))])
+
+    monkeypatch.setattr(lit, "completion", fake)
+    s = LLMSettings(model=model, api_base=api_base, api_key=api_key)
+    Gateway(s, sleep=lambda _: None).complete(HI)
+    assert seen.get("api_key") == sent_key
+    assert seen["max_retries"] == 0 and seen["num_retries"] == 0

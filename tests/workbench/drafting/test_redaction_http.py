@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.llm_server import LLMServer, Reply, draft_json
-from workbench.drafting.engine import run_drafts
+from workbench.drafting.batch import run_drafts
 from workbench.drafting.packet import Comment, Ticket, build_packets
 from workbench.drafting.prompts import messages_text
 from workbench.drafting.redact import names_from_emails

@@ -95,7 +95,7 @@ def test_bad_environment_value_names_the_environment(tmp_path):
         )
 
 
-def test_write_secrets_keeps_other_tables_and_leaves_out_the_key(tmp_path):
+def test_write_secrets_keeps_other_tables_and_the_files_key_but_not_the_sessions(tmp_path):
     path = tmp_path / ".streamlit" / "secrets.toml"
     path.parent.mkdir()
     path.write_text(
@@ -112,18 +112,21 @@ def test_write_secrets_keeps_other_tables_and_leaves_out_the_key(tmp_path):
     )
     write_secrets(s, path, with_key=False)
     text = path.read_text("utf-8")
-    assert "sk-" not in text
+    assert "sk-new" not in text and 'api_key = "sk-old"' in text  # the file's own key stays
     assert '[database]\nurl = "postgres://x"' in text and "[later]\ny = 2" in text
     assert text.count("[llm]") == 1
     table = read_secrets(path)
     assert table == {
         "model": "openai/fake",
         "api_base": 'http://127.0.0.1:9/v1?q="x"',
+        "api_key": "sk-old",
         "concurrency": 6,
         "redact": "on",
     }  # defaults are not written
     back = load_llm_settings(secrets_path=path, environ={})
-    assert back == LLMSettings(model="openai/fake", api_base=s.api_base, concurrency=6, redact="on")
+    assert back == LLMSettings(
+        model="openai/fake", api_base=s.api_base, api_key="sk-old", concurrency=6, redact="on"
+    )
 
 
 def test_write_secrets_with_the_key_round_trips(tmp_path):
@@ -186,3 +189,44 @@ def test_redaction_modes(settings, local, redacts):
 )
 def test_is_local_url(url, local):
     assert is_local_url(url) is local
+
+
+@pytest.mark.parametrize(
+    ("before", "kept"),
+    [
+        (
+            '[llm]\nmodel = "x"\n[[connections.snowflake]]\nuser = "a"\n',
+            "[[connections.snowflake]]",
+        ),
+        ('[llm]\nmodel = "x"\n[other] # keep me\nk = 1\n', "[other] # keep me\nk = 1"),
+        ('[llm] # old\nmodel = "x"\n[z]\nw = 2\n', "[z]\nw = 2"),
+    ],
+)
+def test_write_secrets_keeps_tables_after_llm(tmp_path, before, kept):
+    path = tmp_path / "secrets.toml"
+    path.write_text(before, encoding="utf-8")
+    write_secrets(LLMSettings(model="openai/y"), path, with_key=False)
+    text = path.read_text("utf-8")
+    assert kept in text and text.count("[llm]") == 1
+    assert read_secrets(path) == {"model": "openai/y"}
+
+
+def test_write_secrets_refuses_a_layout_it_cannot_update_and_changes_nothing(tmp_path):
+    path = tmp_path / "secrets.toml"
+    before = 'llm.model = "x"\n[a]\nb = 1\n'
+    path.write_text(before, encoding="utf-8")
+    with pytest.raises(WorkbenchError, match="cannot update safely"):
+        write_secrets(LLMSettings(model="openai/y"), path, with_key=False)
+    assert path.read_text("utf-8") == before
+
+
+def test_write_secrets_is_owner_only(tmp_path):
+    path = tmp_path / "secrets.toml"
+    write_secrets(LLMSettings(model="openai/y", api_key="k"), path, with_key=True)
+    assert path.stat().st_mode & 0o077 == 0
+
+
+def test_describe_never_shows_credentials_in_the_url():
+    s = LLMSettings(model="openai/x", api_base="http://bob:s3cret@127.0.0.1:8080/v1?key=abc")
+    assert "s3cret" not in s.describe() and "abc" not in s.describe()
+    assert "http://127.0.0.1:8080/v1" in s.describe()

@@ -111,7 +111,8 @@ def test_totals_read_tokens_cost_and_latency_from_the_traces(ws):
         {
             "account_id": ["a", "b", "c", "d"],
             "outcome": ["ok", "repaired", "cached", "failed"],
-            "requests": [1, 2, 0, 1],
+            "requests": [1, 2, 0, 0],
+            "attempts": [1, 2, 0, 1],
             "tokens_in": [100, 250, 0, 0],
             "tokens_out": [40, 90, 0, 0],
             "cost_usd": [0.001, 0.002, 0.0, None],
@@ -121,8 +122,9 @@ def test_totals_read_tokens_cost_and_latency_from_the_traces(ws):
     t = run_totals(_info(con, run_id), store.load_drafts(con, run_id), traces)
     assert (t.requests, t.tokens_in, t.tokens_out) == (4, 350, 130)
     assert t.cost_usd == pytest.approx(0.003)
-    assert t.p50_ms == pytest.approx(400.0)  # of the three calls that made a request
-    assert t.p95_ms == pytest.approx(940.0)
+    # Latency of the answered calls only; the failed one's tries count as requests.
+    assert t.p50_ms == pytest.approx(300.0)
+    assert t.p95_ms == pytest.approx(390.0)
     assert (t.cached, t.failed) == (1, 1)
 
 
@@ -264,6 +266,8 @@ def test_a_stored_trace_shows_what_was_sent(ws):
             "tokens_in": [812],
             "tokens_out": [140],
             "latency_ms": [930.0],
+            "attempts": [1],
+            "error": [None],
             "redacted": [True],
             "sent": ["[system]\nHello <NAME_1>"],
         }
@@ -278,3 +282,8 @@ def test_a_stored_trace_shows_what_was_sent(ws):
     rebuilt = prompt_view(con, wf, pv, LLMSettings(), d, cached)
     assert rebuilt.label == "would be sent" and "answer cache" in rebuilt.note
     assert trace_of(traces.iloc[0:0], d.account_id) is None
+    # A fallback whose request never left (breaker open): shown, but not as sent.
+    unsent = {**trace, "outcome": "failed", "attempts": 0, "error": "The breaker is open."}
+    view = prompt_view(con, wf, pv, LLMSettings(), d, unsent)
+    assert view.label == "not sent (redacted)"
+    assert view.note == "This prompt did not leave the machine: The breaker is open."

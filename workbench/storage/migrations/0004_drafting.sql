@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS wb.drafts (
     account_name      VARCHAR NOT NULL,
     action_type       VARCHAR NOT NULL,
     route             VARCHAR NOT NULL,
+    packet_route      VARCHAR NOT NULL,
     outcome           VARCHAR NOT NULL,
     drafter           VARCHAR NOT NULL,
     template_version  VARCHAR NOT NULL,
