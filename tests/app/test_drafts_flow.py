@@ -232,3 +232,27 @@ def test_a_broken_secrets_file_is_explained(offline, drafts_page):
     at = drafts_page(offline / "ws")
     assert at.error and "secrets.toml" in at.error[0].value
     assert not [b for b in at.button if b.key == "dr:go"]
+
+
+def test_a_run_whose_model_is_down_says_the_template_drafter_stood_in(offline, drafts_page):
+    import socket
+
+    from workbench.drafting.settings import LLMSettings
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    at = drafts_page(offline / "ws")
+    at.session_state["llm:settings"] = LLMSettings(
+        model="openai/fake", api_base=f"http://127.0.0.1:{port}/v1", max_attempts=1
+    )
+    at.run()
+    fired = _fired_on_preview(at)
+    at.button(key="dr:go").click().run()
+    assert not at.exception, at.exception
+    m = _metrics(at)
+    assert m["Drafted"] == str(fired) and m["Fallback"] == str(fired)
+    warning = next(w.value for w in at.warning if "template drafter" in w.value)
+    assert warning.startswith(f"**{fired} of {fired} drafts were written by the template drafter")
+    assert "circuit breaker opened once" in warning
+    assert set(_table(at)["outcome"]) == {"fallback"}

@@ -75,6 +75,10 @@ def percentile(values: list[float], q: float) -> float | None:
     )
 
 
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
 def summarise(
     results: list[DraftResult],
     accounts: int,
@@ -93,8 +97,9 @@ def summarise(
     fallbacks = by.get("fallback", 0)
     if breaker is not None and breaker.times_opened and fallbacks:
         note = (
-            f"The circuit breaker opened {breaker.times_opened} time(s) after repeated failures "
-            f"({breaker.last_error}); {fallbacks} account(s) were drafted by the template "
+            f"The circuit breaker opened {_times(breaker.times_opened)} after repeated failures "
+            f"({breaker.last_error}); {fallbacks} account{'s were' if fallbacks != 1 else ' was'} "
+            "drafted by the template "
             "drafter instead of the model."
         )
     return RunSummary(

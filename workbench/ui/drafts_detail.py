@@ -197,7 +197,7 @@ def edit(ctx: Context, wf: Workflow, run: RunInfo, d: DraftView) -> None:
                 )
                 failing = [c for c in checks if not c.ok]
                 result = (
-                    f"{len(failing)} check(s) fail, so it is held."
+                    f"{len(failing)} check{'s' if len(failing) != 1 else ''} fail, so it is held."
                     if failing
                     else "every check passes."
                 )

@@ -361,6 +361,9 @@ def _buttons(chosen: LLMSettings) -> None:
         flash(f"Back to the settings from {SECRETS_FILE} and the environment.")
         st.rerun()
     tested = st.session_state.get(_CHECK)
+    if tested is not None and tested[0] != chosen.describe():
+        st.session_state.pop(_CHECK, None)  # the form changed: that result no longer applies
+        tested = None
     if tested is not None:
         what, check = tested
         st.caption(f"Tested: {what}")

@@ -219,8 +219,8 @@ def test_repeated_500s_open_the_circuit_and_fall_back(book, srv, packets) -> Non
     s = run.summary
     assert s is not None
     assert s.by_outcome == {"fallback": 6}
-    assert s.breaker_note.startswith("The circuit breaker opened 1 time(s) after repeated failures")
-    assert "6 account(s) were drafted by the template drafter" in s.breaker_note
+    assert s.breaker_note.startswith("The circuit breaker opened once after repeated failures")
+    assert "6 accounts were drafted by the template drafter" in s.breaker_note
     assert s.breaker_note in s.sentence()
     assert "6 fallback" in s.sentence()
 
