@@ -173,6 +173,17 @@ class LLMServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def reset(self, default: Callable[[dict[str, Any]], Reply] = echo_account) -> LLMServer:
+        """Forget the script, the record and the delay; answer with ``default``."""
+        with self._lock:
+            self.script.clear()
+            self.requests.clear()
+        self.paths.clear()
+        self.auth_headers.clear()
+        self.delay = 0.0
+        self.default = default
+        return self
+
     def user_texts(self) -> list[str]:
         """Every message text the server received, for redaction checks."""
         out = []

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.llm_server import LLMServer
 from workbench.workflow.facts import default_as_of
 from workbench.workflow.loader import default_workflow_text, parse_workflow
 from workbench.workflow.preview import preview
@@ -11,3 +12,10 @@ from workbench.workflow.preview import preview
 def book(sample_book):
     wf = parse_workflow(default_workflow_text())
     return sample_book, wf, preview(sample_book, wf, default_as_of(sample_book))
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One loopback model server per module (starting and stopping one costs time)."""
+    with LLMServer() as s:
+        yield s

@@ -34,7 +34,6 @@ from workbench.workflow.facts import default_as_of
 from workbench.workflow.loader import default_workflow_text, parse_workflow
 from workbench.workflow.preview import preview
 
-pytestmark = pytest.mark.filterwarnings("ignore:Item .* `ReadOnly` qualifier:UserWarning")
 SECRET = "sk-test-do-not-store-4242"
 
 
@@ -50,19 +49,11 @@ def book(tmp_path_factory: pytest.TempPathFactory):
     con.close()
 
 
-@pytest.fixture(scope="module")
-def server():
-    with LLMServer() as s:
-        yield s
-
-
 @pytest.fixture
 def srv(server: LLMServer, book) -> LLMServer:
     """A fresh script and record, and an empty answer cache, for each test."""
-    server.script.clear()
-    server.requests.clear()
     DuckCache(book[0]).clear()
-    return server
+    return server.reset()
 
 
 def llm(srv: LLMServer, **kw: Any) -> LLMSettings:

@@ -26,25 +26,12 @@ from workbench.drafting.run import make_drafter
 from workbench.drafting.settings import LLMSettings
 from workbench.drafting.template import DRAFTER
 
+
 # litellm's pydantic types warn once when first used; not ours to fix.
-pytestmark = pytest.mark.filterwarnings("ignore:Item .* `ReadOnly` qualifier:UserWarning")
-
-
-@pytest.fixture(scope="module")
-def server():
-    with LLMServer() as s:
-        yield s
-
-
 @pytest.fixture
 def srv(server: LLMServer) -> LLMServer:
     """The module's server, with a fresh script, default answer and record for each test."""
-    server.script.clear()
-    server.requests.clear()
-    server.paths.clear()
-    server.delay = 0.0
-    server.default = echo_first_user
-    return server
+    return server.reset(default=echo_first_user)
 
 
 @pytest.fixture(scope="module")

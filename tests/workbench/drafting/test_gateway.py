@@ -26,10 +26,9 @@ from workbench.drafting.gateway import (
 from workbench.drafting.settings import LLMSettings
 
 HI = [{"role": "user", "content": "Say hi."}]
+
+
 # litellm's pydantic types warn once when first used; not ours to fix.
-pytestmark = pytest.mark.filterwarnings("ignore:Item .* `ReadOnly` qualifier:UserWarning")
-
-
 def _resp(status: int) -> httpx.Response:
     return httpx.Response(status, request=httpx.Request("POST", "http://127.0.0.1/v1"))
 
@@ -158,20 +157,10 @@ def test_breaker_reopens_on_a_failed_trial() -> None:
     assert b.state == "open" and b.times_opened == 2
 
 
-@pytest.fixture(scope="module")
-def server():
-    with LLMServer() as s:
-        yield s
-
-
 @pytest.fixture
 def srv(server: LLMServer) -> LLMServer:
     """The module's server, with a fresh script and record for each test."""
-    server.script.clear()
-    server.requests.clear()
-    server.paths.clear()
-    server.delay = 0.0
-    return server
+    return server.reset()
 
 
 def settings(srv: LLMServer, **kw) -> LLMSettings:

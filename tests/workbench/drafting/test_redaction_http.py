@@ -21,8 +21,6 @@ from workbench.drafting.redact import names_from_emails
 from workbench.drafting.run import make_drafter
 from workbench.drafting.settings import LLMSettings, RedactMode
 
-pytestmark = pytest.mark.filterwarnings("ignore:Item .* `ReadOnly` qualifier:UserWarning")
-
 EMAILS = (
     "ahmed.novak@meridian-market.example",
     "jana.svoboda@meridian-market.example",
