@@ -41,8 +41,8 @@ def draft_json(account: str = "the account", body_extra: str = "", confidence: f
     return json.dumps(
         {
             "subject": f"Renewal check-in for {account}",
-            "body": f"Hello {account} team,\n\nCould we find 30 minutes to review how things are "
-            f"going before your renewal?{body_extra}\n\nBest regards",
+            "body": f"Renewal review for {account}.\n\nCould we find 30 minutes to review how "
+            f"things are going before the renewal?{body_extra}\n\nBest regards",
             "summary": f"Check-in with {account} ahead of renewal.",
             "rationale": "Health is low and the renewal is close.",
             "confidence": confidence,

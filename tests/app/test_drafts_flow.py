@@ -111,7 +111,7 @@ def test_draft_the_sample_book_offline_then_inspect_and_edit(offline, drafts_pag
     assert "##### Prompt: would be sent" in _markdown(at)
     assert any("The template drafter sends nothing" in c.value for c in at.caption)
     checks = next(x.value for x in at.markdown if "**Names the account**" in x.value)
-    assert checks.count(":material/check_circle: pass") == 7
+    assert checks.count(":material/check_circle: pass") == 8
 
     assert at.success[0].value == "Every output policy check passes."
 

@@ -174,17 +174,68 @@ def _banned(text: str, policy: OutputPolicy) -> CheckResult:
     return CheckResult("banned_phrases", True, "Uses no banned phrase.")
 
 
+CUSTOMER_FACING: frozenset[str] = frozenset({"draft_email"})
+# Words a customer must never read in an email the workflow drafts.
+INTERNAL_TERMS: tuple[str, ...] = (
+    r"health\s+scores?",
+    r"churn\w*",
+    r"at[\s-]risk",
+    r"risk\s+(?:score|brief|flag|level)s?",
+    r"escalat\w*",
+    r"playbooks?",
+    r"(?:the\s+)?workflow",
+    r"internal(?:ly)?",
+)
+_INTERNAL = [re.compile(rf"(?<!\w){t}(?!\w)", re.IGNORECASE) for t in INTERNAL_TERMS]
+_GREETING = r"(?:hi|hello|hey|dear|good\s+(?:morning|afternoon))"
+
+
+def _audience(subject: str, body: str, account_name: str, action_type: str) -> CheckResult:
+    """A customer email keeps internal words out; an internal note is not written to the customer."""
+    if action_type in CUSTOMER_FACING:
+        found = [m.group(0) for p in _INTERNAL for m in p.finditer(f"{subject}\n{body}")]
+        if found:
+            return CheckResult(
+                "audience",
+                False,
+                "The customer email uses internal words a customer should not read: "
+                f"{_quote(found)}.",
+            )
+        return CheckResult("audience", True, "Uses no internal words a customer should not read.")
+    name = r"\s+".join(re.escape(w) for w in account_name.split())
+    to_customer = re.compile(
+        rf"^\s*{_GREETING}\s+(?:the\s+)?(?:{name}|team\s+at\s+{name})(?!\w)", re.IGNORECASE
+    )
+    if name and to_customer.search(body):
+        return CheckResult(
+            "audience",
+            False,
+            f"This {action_type.replace('_', ' ')} is internal, but the draft is addressed to the "
+            f'customer ("{body.strip().splitlines()[0][:60]}").',
+        )
+    return CheckResult("audience", True, "Addressed to the team, not the customer.")
+
+
 def check_draft(
     subject: str,
     body: str,
     account_name: str,
     other_account_names: Sequence[str] | NameIndex = (),
     policy: OutputPolicy | None = None,
+    *,
+    action_type: str | None = None,
 ) -> list[CheckResult]:
-    """Run every output policy check on one draft (subject and body together)."""
+    """Run every output policy check on one draft (subject and body together).
+
+    With ``action_type``, also who the draft speaks to: a customer email must not use
+    internal words (health score, churn, escalation...); an internal note, brief, update
+    or alert must not be addressed to the customer.
+    """
     policy = policy or OutputPolicy()
     text = f"{subject}\n{body}"
+    audience = [] if action_type is None else [_audience(subject, body, account_name, action_type)]
     return [
+        *audience,
         _placeholders(text),
         _right_account(text, account_name, policy),
         _other_accounts(text, account_name, other_account_names),
@@ -192,7 +243,7 @@ def check_draft(
         _length("subject_length", "subject", subject, policy.max_subject_chars, required=False),
         _length("body_length", "body", body, policy.max_body_chars, required=True),
         _banned(text, policy),
-    ]
+    ]  # audience first: it is the check a reader most needs to see
 
 
 def held(results: Iterable[CheckResult]) -> bool:

@@ -185,7 +185,14 @@ class Drafter:
         checks: tuple[CheckResult, ...] = ()
         if outcome != "abstained":
             checks = tuple(
-                check_draft(draft.subject, draft.body, packet.account_name, self.names, self.policy)
+                check_draft(
+                    draft.subject,
+                    draft.body,
+                    packet.account_name,
+                    self.names,
+                    self.policy,
+                    action_type=self.action.type,
+                )
             )
         return DraftResult(packet, draft, outcome, checks, note, trace)
 

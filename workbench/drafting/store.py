@@ -222,7 +222,8 @@ def save_edit(
     Returns the checks of the edited draft; ``held`` follows them.
     """
     rows = con.execute(
-        "SELECT account_name, outcome FROM wb.drafts WHERE run_id = ? AND account_id = ?",
+        "SELECT account_name, outcome, action_type FROM wb.drafts "
+        "WHERE run_id = ? AND account_id = ?",
         [run_id, account_id],
     ).fetchall()
     if not rows:
@@ -233,7 +234,7 @@ def save_edit(
     if not body.strip():
         raise WorkbenchError("The edited body is empty.", "Write the draft, or reject it instead.")
     account_name = str(rows[0][0])
-    checks = check_draft(subject, body, account_name, names, policy)
+    checks = check_draft(subject, body, account_name, names, policy, action_type=str(rows[0][2]))
     held = any(not c.ok for c in checks)
     con.execute(
         "UPDATE wb.drafts SET edited_subject = ?, edited_body = ?, edited_by = ?, "

@@ -163,3 +163,26 @@ def test_discount_words_in_own_account_name_are_not_offers() -> None:
         OutputPolicy(),
     )
     assert not held(results)
+
+
+@pytest.mark.parametrize(
+    ("action_type", "subject", "body", "ok"),
+    [
+        ("draft_email", "Renewal", "Hello Acme Corp team, could we meet?", True),
+        ("draft_email", "Renewal", "Your health score dropped to 41.", False),
+        ("draft_email", "Renewal", "We flagged you as at-risk of churn.", False),
+        ("draft_email", "Renewal", "This was escalated internally.", False),
+        ("assign_csm", "Acme Corp", "Hi Dana, Acme Corp is yours: usage is down.", True),
+        ("assign_csm", "Acme Corp", "Hello Acme Corp team, could we meet?", False),
+        ("risk_brief", "Acme Corp", "Dear the team at Acme Corp, ...", False),
+        ("alert", "Acme Corp", "Acme Corp needs attention: health 41, churn risk.", True),
+        (None, "Acme Corp", "Hello Acme Corp team, health score 41.", True),  # not asked
+    ],
+)
+def test_audience(action_type, subject, body, ok):
+    results = check_draft(subject, body, ACCOUNT, OTHERS, OutputPolicy(), action_type=action_type)
+    audience = [r for r in results if r.name == "audience"]
+    if action_type is None:
+        assert audience == []
+    else:
+        assert audience[0].ok is ok, audience[0].detail

@@ -107,7 +107,12 @@ def test_run_drafts_and_traces_are_saved(book, srv) -> None:
     assert first["account_name"] in first["body"]
     assert first["route"] == packets[0].route
     checks = checks_of(first)
-    assert [c.name for c in checks][:3] == ["placeholders", "names_account", "no_other_account"]
+    assert [c.name for c in checks][:4] == [
+        "audience",
+        "placeholders",
+        "names_account",
+        "no_other_account",
+    ]
     assert all(c.ok for c in checks) and not first["held"]
     assert first["edited_body"] is None
 
@@ -256,7 +261,7 @@ def test_edits_are_kept_beside_the_original_and_checked(book, srv) -> None:
         report.run_id,
         r.packet.account_id,
         "New subject",
-        f"Hi {r.packet.account_name}, we can give you a 15% discount.",
+        f"Note on {r.packet.account_name}: we can give them a 15% discount.",
         edited_by="ana",
         policy=wf.output_policy,
         names=names,
@@ -274,7 +279,7 @@ def test_edits_are_kept_beside_the_original_and_checked(book, srv) -> None:
         report.run_id,
         r.packet.account_id,
         "Renewal",
-        f"Hi {r.packet.account_name}, could we meet next week?",
+        f"Note on {r.packet.account_name}: plan a call next week.",
         edited_by="ana",
         policy=wf.output_policy,
         names=names,
@@ -413,9 +418,9 @@ def test_an_edit_moves_the_route_with_the_hold(book, srv) -> None:
         return load_drafts(con, report.run_id).iloc[0].to_dict()
 
     name = report.results[0].packet.account_name
-    row = edit(f"Hi {name}, we can offer 30% off.")
+    row = edit(f"Note on {name}: we can offer 30% off.")
     assert (row["route"], row["held"], row["packet_route"]) == ("human", True, "automated")
-    row = edit(f"Hi {name}, could we meet next week?")
+    row = edit(f"Note on {name}: plan a call next week.")
     assert (row["route"], row["held"]) == ("automated", False)
 
 

@@ -333,7 +333,7 @@ def _policy_answers(account: str, other: str) -> list[tuple[str, str, str]]:
         (
             "placeholders",
             draft_json(account).replace(
-                f"Hello {account} team", f"Hello [Customer Name] at {account}"
+                f"Renewal review for {account}.", f"Hello [Customer Name] at {account}."
             ),  # fmt: skip
             '"[Customer Name]"',
         ),

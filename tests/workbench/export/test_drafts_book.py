@@ -41,7 +41,7 @@ def run(tmp_path_factory):
         report.run_id,
         first.account_id,
         '=HYPERLINK("http://x")',
-        f"Hello {first.account_name}, a short note.",
+        f"Note on {first.account_name}: a short note.",
         edited_by="Dana",
         policy=wf.output_policy,
         names=account_names(con),
@@ -114,8 +114,8 @@ def test_the_drafts_frame_puts_each_original_beside_its_edit(run):
 def test_checks_frame_has_one_row_per_draft_and_check(run):
     _, drafts, _ = run
     df = checks_frame(drafts)
-    assert len(df) == 7 * len(drafts)
-    assert df["on edited text"].sum() == 14  # two edited drafts
+    assert len(df) == 8 * len(drafts)
+    assert df["on edited text"].sum() == 16  # two edited drafts, 8 checks each
     held = set(drafts.loc[drafts["held"], "account_id"].astype(str))
     assert str(drafts["account_id"].iloc[1]) in held
     assert set(df.loc[~df["ok"], "account_id"]) == held
@@ -160,7 +160,7 @@ def test_the_workbook_has_summary_drafts_checks_and_traces(run):
     assert not ws.cell(2, held).value and ws.cell(2, 1).fill.fill_type is None
     assert ws.cell(2, header.index("original body") + 1).alignment.wrap_text
 
-    assert wb["Checks"].max_row == 7 * len(drafts) + 1
+    assert wb["Checks"].max_row == 8 * len(drafts) + 1
     trace_rows = list(wb["Traces"].iter_rows(values_only=True))
     assert trace_rows[0][:4] == ("account_id", "model", "template_version", "outcome")
     assert trace_rows[1][1] == "openai/gpt-4o-mini" and "<NAME_1>" in trace_rows[1][-2]
