@@ -153,7 +153,7 @@ def test_save_to_secrets_without_then_with_the_key(page, tmp_path):
     path = tmp_path / ".streamlit" / "secrets.toml"
     data = tomllib.loads(path.read_text("utf-8"))
     assert data == {"llm": {"model": "openai/gpt-4o-mini", "concurrency": 2}}
-    assert any("without the API key" in t.value for t in at.toast)
+    assert any("without this session's API key" in t.value for t in at.toast)
     # Saved values now come from the file; the key only from this session.
     table = at.dataframe[0].value.set_index("setting")
     assert table.loc["Model", "from"] == ".streamlit/secrets.toml"

@@ -94,7 +94,8 @@ def summarise(
     costs = [t.cost_usd for t in traces if t.cost_usd is not None and t.attempts > 0]
     latencies = [t.latency_ms for t in called]
     note = ""
-    fallbacks = by.get("fallback", 0)
+    # Drafts the model should have written (a template that failed to render has no trace).
+    fallbacks = sum(r.outcome == "fallback" and r.trace is not None for r in results)
     if breaker is not None and breaker.times_opened and fallbacks:
         note = (
             f"The circuit breaker opened {_times(breaker.times_opened)} after repeated failures "

@@ -175,16 +175,14 @@ def _banned(text: str, policy: OutputPolicy) -> CheckResult:
 
 
 CUSTOMER_FACING: frozenset[str] = frozenset({"draft_email"})
-# Words a customer must never read in an email the workflow drafts.
+# Words a customer must never read in an email the workflow drafts. Words customers use too
+# ("escalated", "internally", a product's "workflow") are left out on purpose.
 INTERNAL_TERMS: tuple[str, ...] = (
     r"health\s+scores?",
     r"churn\w*",
     r"at[\s-]risk",
     r"risk\s+(?:score|brief|flag|level)s?",
-    r"escalat\w*",
     r"playbooks?",
-    r"(?:the\s+)?workflow",
-    r"internal(?:ly)?",
 )
 _INTERNAL = [re.compile(rf"(?<!\w){t}(?!\w)", re.IGNORECASE) for t in INTERNAL_TERMS]
 _GREETING = r"(?:hi|hello|hey|dear|good\s+(?:morning|afternoon))"

@@ -196,12 +196,17 @@ class Drafter:
             )
         return DraftResult(packet, draft, outcome, checks, note, trace)
 
-    def _template(self, packet: ContextPacket, outcome: Outcome, note: str, trace: Trace | None):
+    def _template(
+        self,
+        packet: ContextPacket,
+        outcome: Outcome,
+        note: str,
+        trace: Trace | None,
+        because: str = "",
+    ) -> DraftResult:
         draft = template_draft(packet, self.action)
         if outcome == "fallback":
-            draft = replace(
-                draft, drafter=f"template drafter (fallback: {self.drafter_name} failed)"
-            )
+            draft = replace(draft, drafter=f"template drafter (fallback: {because})")
         return self._checked(packet, draft, outcome, note, trace)
 
     def _from_answer(self, packet: ContextPacket, out: DraftOut) -> Draft:
@@ -273,7 +278,7 @@ class Drafter:
                 f"The prompt template could not be rendered for this account: {exc.message} "
                 "The template drafter wrote this draft instead; fix the template on Model & prompts."
             )
-            return self._template(packet, "fallback", note, None), None
+            return self._template(packet, "fallback", note, None, "prompt template failed"), None
         redactor = self.redactor(packet)
         sent = redactor.redact_obj(messages) if redactor else messages
         tokens_in = tokens_out = requests = attempts = 0
@@ -309,7 +314,8 @@ class Drafter:
                 attempts += exc.attempts
                 t = trace("failed", exc.message, conversation)
                 note = f"The model failed: {exc.message} The template drafter wrote this draft instead."
-                return self._template(packet, "fallback", note, t), None
+                because = f"{self.drafter_name} failed"
+                return self._template(packet, "fallback", note, t, because), None
             requests += 1
             attempts += done.attempts
             tokens_in += done.tokens_in

@@ -38,7 +38,7 @@ ErrorKind = Literal[
     "other",
 ]
 RETRYABLE: frozenset[str] = frozenset({"rate_limited", "server", "timeout", "connection"})
-MAX_BACKOFF_S = 30.0
+MAX_BACKOFF_S = 60.0  # the longest first wait the settings allow
 
 _PLAIN: dict[str, tuple[str, str]] = {
     "rate_limited": (
@@ -150,7 +150,12 @@ def classify(exc: BaseException) -> LLMError:
 
 
 class CircuitBreaker:
-    """Opens after ``threshold`` failed requests in a row; half-opens after ``cooldown_s``."""
+    """Opens after ``threshold`` failed requests in a row; half-opens after ``cooldown_s``.
+
+    In the half-open state one request (on one thread) is the trial: its success closes the
+    breaker, its failure opens it again. Other requests failing meanwhile do not end the
+    trial, so there is never more than one trial at a time.
+    """
 
     def __init__(
         self, threshold: int, cooldown_s: float, clock: Callable[[], float] = time.monotonic
@@ -162,6 +167,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
         self._trial = False
+        self._trial_owner: int | None = None
         self.times_opened = 0
         self.last_error: str = ""
 
@@ -182,6 +188,7 @@ class CircuitBreaker:
             if self._clock() - self._opened_at < self.cooldown_s or self._trial:
                 return False
             self._trial = True
+            self._trial_owner = threading.get_ident()
             return True
 
     def success(self) -> None:
@@ -194,11 +201,13 @@ class CircuitBreaker:
         with self._lock:
             self._failures += 1
             self.last_error = error or self.last_error
-            if self._trial or (self._opened_at is None and self._failures >= self.threshold):
-                if self._opened_at is None:
-                    self.times_opened += 1
+            trial = self._trial and self._trial_owner == threading.get_ident()
+            if trial:
+                self._opened_at = self._clock()  # the trial failed: open for another cool-down
+                self._trial = False
+            elif self._opened_at is None and self._failures >= self.threshold:
+                self.times_opened += 1
                 self._opened_at = self._clock()
-            self._trial = False
 
 
 @dataclass(frozen=True)
@@ -270,9 +279,10 @@ class Gateway:
             kwargs["api_base"] = s.api_base
         if s.api_key:
             kwargs["api_key"] = s.api_key
-        elif s.api_base and (s.model or "").startswith("openai/"):
-            # An OpenAI-compatible server of its own: never hand it OPENAI_API_KEY (litellm
-            # would fall back to it). Local servers take any key; others need api_key set.
+        elif s.api_base and not (s.model or "").startswith("azure/"):
+            # A server of its own: never hand it a provider's key from the environment
+            # (litellm would fall back to OPENAI_API_KEY and the like). Local servers take
+            # any key; others need WORKBENCH_LLM_API_KEY. Azure's base is Azure's own.
             kwargs["api_key"] = "no-key-configured"
         if s.api_version:
             kwargs["api_version"] = s.api_version
@@ -309,6 +319,10 @@ class Gateway:
                     self.breaker.failure(err.message)
                     raise err from None
                 self._sleep(min(s.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
+                if self.breaker.state == "open":  # opened by other requests while we waited
+                    raise LLMError(
+                        "circuit_open", self.breaker.last_error, attempts=attempt
+                    ) from None
                 continue
             self.breaker.success()
             tokens_in, tokens_out = _usage(resp)

@@ -124,8 +124,8 @@ def names_from_emails(emails: Iterable[str]) -> list[str]:
     return out
 
 
-# Name parts that are also everyday words: redacted only as part of the full name, so "we
-# will grant access; mark the date" is not turned into placeholders.
+# Name parts that are also everyday words: redacted only when capitalised, so "we will grant
+# access; mark the date" is not turned into placeholders.
 _COMMON_WORDS = frozenset(
     [
         "art",
@@ -198,12 +198,13 @@ def _proper(word: str) -> str:
 
 
 def _name_pattern(name: str) -> str:
-    """A full name matches in any case ("ahmed novak"); a single word, or a name made only of
-    everyday words ("Will Grant"), only when capitalised, so "we will grant" stays as it is."""
+    """A name matches in any case ("ahmed", "ahmed novak"), except a name made only of
+    everyday words ("Grant", "Will Grant"): that one only when capitalised, so "we will grant
+    access" stays as it is while "Grant asked" is redacted."""
     words = name.split()
-    if len(words) > 1 and not all(w.lower() in _COMMON_WORDS for w in words):
-        return "(?i:" + r"\s+".join(re.escape(w) for w in words) + ")"
-    return r"\s+".join(_proper(w) for w in words)
+    if all(w.lower() in _COMMON_WORDS for w in words):
+        return r"\s+".join(_proper(w) for w in words)
+    return "(?i:" + r"\s+".join(re.escape(w) for w in words) + ")"
 
 
 class Redactor:
@@ -212,8 +213,8 @@ class Redactor:
     Args:
         names: Contact names to redact (whole words, case-insensitive).
         name_parts: Also redact each part of a multi-word name on its own
-            ("Hi Ahmed," as well as "Ahmed Novak"), for parts of 3+ letters that are
-            not everyday words ("Will", "Grant" and "Mark" only within the full name).
+            ("Hi Ahmed," as well as "Ahmed Novak"), for parts of 3+ letters; parts that
+            are everyday words ("Will", "Grant", "Mark") only when capitalised.
     """
 
     def __init__(self, names: Iterable[str] = (), *, name_parts: bool = True) -> None:
@@ -231,7 +232,7 @@ class Redactor:
                 parts = name.split()
                 if len(parts) > 1:
                     for part in parts:
-                        if len(part) >= 3 and part.lower() not in _COMMON_WORDS:
+                        if len(part) >= 3:
                             canon.setdefault(part.lower(), part)
         self._names = canon
         self._name_re: re.Pattern[str] | None = None

@@ -15,6 +15,7 @@ import ipaddress
 import json
 import os
 import re
+import tempfile
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -112,12 +113,9 @@ class LLMSettings:
 def safe_url(url: str) -> str:
     """A URL without user, password, query or fragment: fit to show, store and log."""
     parts = urlparse(url if "//" in url else f"//{url}")
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
+    netloc = parts.netloc.rsplit("@", 1)[-1]  # no user:password; a bad port is shown as is
     scheme = f"{parts.scheme}://" if parts.scheme else ""
-    return f"{scheme}{host}{port}{parts.path}"
+    return f"{scheme}{netloc}{parts.path}"
 
 
 def is_local_url(url: str) -> bool:
@@ -204,7 +202,7 @@ def read_secrets(path: Path = SECRETS_FILE) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        data = tomllib.loads(path.read_text("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise WorkbenchError(
             f"{path} is not valid TOML: {exc}.", "Fix the file or remove its [llm] table."
@@ -258,7 +256,7 @@ def write_secrets(settings: LLMSettings, path: Path = SECRETS_FILE, *, with_key:
     file's layout cannot be updated safely (``llm`` written as dotted keys or
     an inline table), nothing is written and the error says what to do.
     """
-    before = path.read_text("utf-8") if path.is_file() else ""
+    before = path.read_text("utf-8-sig") if path.is_file() else ""
     try:
         old = tomllib.loads(before)
     except tomllib.TOMLDecodeError as exc:
@@ -279,9 +277,10 @@ def write_secrets(settings: LLMSettings, path: Path = SECRETS_FILE, *, with_key:
     for f in fields(LLMSettings):
         value = getattr(settings, f.name)
         if f.name == "api_key" and not with_key:
-            value = (
-                (old.get("llm") or {}).get("api_key") if isinstance(old.get("llm"), dict) else None
-            )
+            # Keep the file's key only for the same model and server it was written for.
+            prev: dict[str, Any] = old["llm"] if isinstance(old.get("llm"), dict) else {}
+            same = (prev.get("model"), prev.get("api_base")) == (settings.model, settings.api_base)
+            value = prev.get("api_key") if same else None
         if value is None or (
             value == getattr(default, f.name) and f.name not in ("model", "api_key")
         ):
@@ -306,10 +305,13 @@ def write_secrets(settings: LLMSettings, path: Path = SECRETS_FILE, *, with_key:
             "llm lines from the file and save again.",
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    # Owner-only: the file may hold a key.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    tmp.replace(path)
+    # A new owner-only file (the file may hold a key), then an atomic rename.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secrets-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path

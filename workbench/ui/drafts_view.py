@@ -253,8 +253,9 @@ def run_status(run: RunInfo, drafts: pd.DataFrame) -> None:
             breaker = " " + run.note[run.note.index("The circuit breaker opened") :]
         st.warning(
             f"**{fallback:,} of {len(drafts):,} drafts were written by the template drafter "
-            "because the model failed** (after its retries, or with the circuit breaker open). "
-            "Each one's note says why; *Test connection* on Model & prompts checks the model."
+            "instead of the model**: the model failed (after its retries, or with the circuit "
+            "breaker open) or the prompt template could not be rendered for the account. Each "
+            "one's note says which; *Model & prompts* has *Test connection* and the templates."
             + md_safe(breaker),
             icon=":material/cloud_off:",
         )

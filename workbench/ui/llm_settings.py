@@ -384,7 +384,8 @@ def _save_section(chosen: LLMSettings) -> None:
     )
     with_key = st.checkbox(
         "Include the API key (written as plain text; leave unticked to keep the key in an "
-        "environment variable instead)",
+        "environment variable instead; a key already in the file stays only for the same "
+        "model and API base)",
         key="llm:save-key",
         disabled=not chosen.api_key,
     )
@@ -396,6 +397,8 @@ def _save_section(chosen: LLMSettings) -> None:
         note = (
             f" Environment variables still override: {', '.join(overridden)}." if overridden else ""
         )
-        key_words = "with the API key" if with_key and chosen.api_key else "without the API key"
+        key_words = (
+            "with the API key" if with_key and chosen.api_key else "without this session's API key"
+        )
         flash(f"Saved [llm] to {path} ({key_words}).{note}")
         st.rerun()

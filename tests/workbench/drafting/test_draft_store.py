@@ -402,6 +402,7 @@ def test_a_template_that_fails_on_one_account_does_not_stop_the_run(book, srv) -
     failed = by_id[without.account_id]
     assert failed.outcome == "fallback" and failed.trace is None
     assert "could not be rendered for this account" in failed.note
+    assert failed.draft.drafter == "template drafter (fallback: prompt template failed)"
     assert len(srv.requests) == 1  # nothing was sent for the account it failed on
     assert not report.summary.cancelled
 

@@ -6,6 +6,7 @@ Model calls go over real HTTP to the loopback ``LLMServer`` (no other network).
 from __future__ import annotations
 
 import socket
+import threading
 from types import SimpleNamespace
 from unittest import mock
 
@@ -258,9 +259,9 @@ def test_an_answer_without_choices_is_an_error_not_a_crash(srv: LLMServer) -> No
 def test_backoff_is_capped(srv: LLMServer) -> None:
     srv.script = [Reply(status=503)] * 3
     sleeps: list[float] = []
-    s = settings(srv, max_attempts=4, backoff_s=20)
+    s = settings(srv, max_attempts=4, backoff_s=40)
     Gateway(s, sleep=sleeps.append).complete(HI)
-    assert sleeps == [20, 30, 30]
+    assert sleeps == [40, 60, 60]
 
 
 def test_shared_breaker_across_gateways(srv: LLMServer) -> None:
@@ -366,7 +367,8 @@ def test_api_key_goes_to_the_provider_not_into_errors(srv: LLMServer) -> None:
         ("openai/llama", "https://llm.example.com/v1", None, "no-key-configured"),
         ("openai/llama", "https://llm.example.com/v1", "k-1", "k-1"),
         ("openai/gpt-4o-mini", None, None, None),  # OpenAI itself: litellm reads the env
-        ("ollama/llama3.1", "http://localhost:11434", None, None),
+        ("ollama/llama3.1", "http://localhost:11434", None, "no-key-configured"),  # ignored
+        ("azure/gpt4", "https://r.openai.azure.com", None, None),  # Azure's own base and key
     ],
 )
 def test_which_key_goes_to_the_provider(monkeypatch, model, api_base, api_key, sent_key) -> None:
@@ -383,3 +385,32 @@ def test_which_key_goes_to_the_provider(monkeypatch, model, api_base, api_key, s
     Gateway(s, sleep=lambda _: None).complete(HI)
     assert seen.get("api_key") == sent_key
     assert seen["max_retries"] == 0 and seen["num_retries"] == 0
+
+
+def test_one_trial_at_a_time_even_when_others_fail_meanwhile() -> None:
+    now = [0.0]
+    b = CircuitBreaker(threshold=1, cooldown_s=10, clock=lambda: now[0])
+    b.failure("down")
+    assert b.state == "open"
+    now[0] = 11
+    assert b.allow()  # this thread holds the trial
+    other_failed = threading.Thread(target=b.failure, args=("late failure",))
+    other_failed.start()
+    other_failed.join()
+    assert not b.allow()  # a failure elsewhere does not free a second trial
+    b.failure("trial failed")
+    assert b.state == "open"  # the trial's own failure opens it again
+    now[0] = 22
+    assert b.allow()
+    b.success()
+    assert b.state == "closed"
+
+
+def test_a_retry_is_not_sent_once_the_breaker_opened_meanwhile(srv: LLMServer) -> None:
+    srv.script = [Reply(status=503)] * 3
+    s = settings(srv, max_attempts=3, breaker_failures=1)
+    gw = Gateway(s, sleep=lambda _: gw.breaker.failure("another request failed"))
+    with pytest.raises(LLMError) as err:
+        gw.complete(HI)
+    assert err.value.kind == "circuit_open" and err.value.attempts == 1
+    assert len(srv.requests) == 1

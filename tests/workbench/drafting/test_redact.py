@@ -134,3 +134,21 @@ def test_redact_obj_round_trip() -> None:
 )
 def test_names_from_emails(emails: list[str], names: list[str]) -> None:
     assert names_from_emails(emails) == names
+
+
+@pytest.mark.parametrize(
+    ("names", "text", "expected"),
+    [
+        (["Ahmed Novak"], "spoke with ahmed yesterday", "spoke with <NAME_1> yesterday"),
+        (["Frank Novak"], "Please loop in Frank", "Please loop in <NAME_1>"),
+        (
+            ["Grant Weber"],
+            "Grant asked; we will grant access",
+            "<NAME_1> asked; we will grant access",
+        ),
+        (["Mark Hill"], "Hi Mark, mark the date", "Hi <NAME_1>, mark the date"),
+        (["Anne-Marie Dupont"], "anne-marie again", "<NAME_1> again"),
+    ],
+)
+def test_names_in_running_text(names, text, expected):
+    assert Redactor(names).redact(text) == expected

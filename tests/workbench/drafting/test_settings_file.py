@@ -95,7 +95,7 @@ def test_bad_environment_value_names_the_environment(tmp_path):
         )
 
 
-def test_write_secrets_keeps_other_tables_and_the_files_key_but_not_the_sessions(tmp_path):
+def test_write_secrets_keeps_other_tables_and_drops_a_key_for_another_model(tmp_path):
     path = tmp_path / ".streamlit" / "secrets.toml"
     path.parent.mkdir()
     path.write_text(
@@ -112,21 +112,18 @@ def test_write_secrets_keeps_other_tables_and_the_files_key_but_not_the_sessions
     )
     write_secrets(s, path, with_key=False)
     text = path.read_text("utf-8")
-    assert "sk-new" not in text and 'api_key = "sk-old"' in text  # the file's own key stays
+    assert "sk-" not in text  # the file's key was for another model; the session's is not asked
     assert '[database]\nurl = "postgres://x"' in text and "[later]\ny = 2" in text
     assert text.count("[llm]") == 1
     table = read_secrets(path)
     assert table == {
         "model": "openai/fake",
         "api_base": 'http://127.0.0.1:9/v1?q="x"',
-        "api_key": "sk-old",
         "concurrency": 6,
         "redact": "on",
     }  # defaults are not written
     back = load_llm_settings(secrets_path=path, environ={})
-    assert back == LLMSettings(
-        model="openai/fake", api_base=s.api_base, api_key="sk-old", concurrency=6, redact="on"
-    )
+    assert back == LLMSettings(model="openai/fake", api_base=s.api_base, concurrency=6, redact="on")
 
 
 def test_write_secrets_with_the_key_round_trips(tmp_path):
@@ -230,3 +227,39 @@ def test_describe_never_shows_credentials_in_the_url():
     s = LLMSettings(model="openai/x", api_base="http://bob:s3cret@127.0.0.1:8080/v1?key=abc")
     assert "s3cret" not in s.describe() and "abc" not in s.describe()
     assert "http://127.0.0.1:8080/v1" in s.describe()
+
+
+def test_the_files_key_is_dropped_when_the_model_or_server_changes(tmp_path):
+    path = tmp_path / "secrets.toml"
+    path.write_text('[llm]\nmodel = "openai/gpt-4o-mini"\napi_key = "sk-openai"\n', "utf-8")
+    elsewhere = LLMSettings(model="openai/llama", api_base="https://inference.example.net/v1")
+    write_secrets(elsewhere, path, with_key=False)
+    assert "sk-openai" not in path.read_text("utf-8")
+
+
+def test_a_bad_port_is_shown_not_raised():
+    s = LLMSettings(model="openai/x", api_base="http://localhost:80800/v1")
+    assert "http://localhost:80800/v1" in s.describe()
+
+
+def test_a_file_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "secrets.toml"
+    path.write_text('\ufeff[llm]\nmodel = "openai/x"\n', "utf-8")
+    assert read_secrets(path) == {"model": "openai/x"}
+    write_secrets(LLMSettings(model="openai/y"), path, with_key=False)
+    assert read_secrets(path) == {"model": "openai/y"}
+
+
+def test_the_files_key_stays_for_the_same_model_and_server(tmp_path):
+    path = tmp_path / "secrets.toml"
+    path.write_text('[llm]\nmodel = "openai/gpt-4o-mini"\napi_key = "sk-openai"\n', "utf-8")
+    write_secrets(
+        LLMSettings(model="openai/gpt-4o-mini", concurrency=2, api_key="sk-session"),
+        path,
+        with_key=False,
+    )
+    assert read_secrets(path) == {
+        "model": "openai/gpt-4o-mini",
+        "api_key": "sk-openai",
+        "concurrency": 2,
+    }
