@@ -67,23 +67,16 @@ def start_run(
     accounts: int,
     data_version: str | None = None,
 ) -> int:
-    """Record a new run and return its id (``data_version``: the data it was drafted from)."""
-    # One statement picks the id and inserts, so two sessions drafting at once cannot collide.
+    """Record a new run and return its id (``data_version``: the data it was drafted from).
+
+    The id comes from a sequence, so sessions starting runs at the same moment never collide.
+    """
     row = con.execute(
         "INSERT INTO wb.draft_runs (run_id, started_at, workflow_name, workflow_version, as_of, "
         "data_version, action_type, drafter, accounts) "
-        "SELECT coalesce(max(run_id), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM wb.draft_runs "
-        "RETURNING run_id",
-        [
-            _now(),
-            workflow_name,
-            workflow_version,
-            as_of,
-            data_version,
-            action_type,
-            drafter,
-            accounts,
-        ],
+        "VALUES (nextval('wb.draft_run_ids'), ?, ?, ?, ?, ?, ?, ?, ?) RETURNING run_id",
+        [_now(), workflow_name, workflow_version, as_of, data_version, action_type]
+        + [drafter, accounts],
     ).fetchall()
     return int(row[0][0])
 

@@ -431,3 +431,40 @@ def test_an_openai_compatible_server_never_gets_the_openai_key(book, srv, monkey
     draft_workflow(con, wf, pv, llm(srv, api_key=None), limit=1)
     assert len(srv.requests) == 1
     assert all("sk-from-the-environment" not in h for h in srv.auth_headers)
+
+
+def test_sessions_starting_runs_at_once_get_distinct_ids(tmp_path) -> None:
+    import datetime
+    import threading
+
+    from workbench.drafting.store import start_run
+
+    con = connect(Workspace(tmp_path / "ws"))
+    ids: list[int] = []
+    errors: list[str] = []
+
+    def session() -> None:
+        cur = con.cursor()  # as each Streamlit rerun takes its own cursor
+        for _ in range(50):
+            try:
+                ids.append(
+                    start_run(
+                        cur,
+                        workflow_name="w",
+                        workflow_version=1,
+                        as_of=datetime.date(2026, 1, 1),
+                        action_type="alert",
+                        drafter="d",
+                        accounts=1,
+                    )  # fmt: skip
+                )
+            except Exception as exc:  # the assertion below names it
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=session) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    con.close()
+    assert errors == [] and sorted(ids) == list(range(1, 201))

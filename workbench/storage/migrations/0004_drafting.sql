@@ -20,6 +20,9 @@ CREATE TABLE IF NOT EXISTS wb.draft_cache (
     created_at        TIMESTAMP NOT NULL
 );
 
+-- Run ids from a sequence: two sessions starting a run at once never pick the same id.
+CREATE SEQUENCE IF NOT EXISTS wb.draft_run_ids START 1;
+
 CREATE TABLE IF NOT EXISTS wb.draft_runs (
     run_id            INTEGER PRIMARY KEY,
     started_at        TIMESTAMP NOT NULL,
