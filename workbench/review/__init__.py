@@ -1,0 +1,1 @@
+"""Review: shadow runs, review decisions, approval metrics and the autonomy gate."""
