@@ -56,6 +56,8 @@ def test_every_problem_kind_documented(code):
         "sweep",
         "backtest",
         "draft",
+        "audit verify",
+        "audit show",
     ],
 )
 def test_every_cli_command_documented(command):

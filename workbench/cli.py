@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from workbench.cli_audit import add_audit_parser, cmd_audit
 from workbench.cli_draft import add_draft_parser, cmd_draft
 from workbench.cli_workflow import (
     OFFLINE,
@@ -96,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--yes", action="store_true", help="confirm (needed when tables exist)")
     add_workflow_parsers(sub)
     add_draft_parser(sub)
+    add_audit_parser(sub)
     return p
 
 
@@ -228,6 +230,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             return cmd_sql(con, args)
         if args.command == "draft":
             return cmd_draft(con, args)
+        if args.command == "audit":
+            return cmd_audit(con, args)
         code = run_workflow_command(con, ws, args)
         if code is not None:
             return code
