@@ -3,17 +3,10 @@
 import streamlit as st
 
 from workbench import ui
-from workbench.errors import WorkflowInvalid
 from workbench.ui import drafts_detail as detail
 from workbench.ui import drafts_view as view
-from workbench.ui.workflow_state import (
-    evaluated,
-    has_accounts,
-    latest_as_of,
-    require_workflow,
-    workflow_of,
-)
-from workbench.ui.workflow_view import show_invalid
+from workbench.ui.workflow_state import latest_as_of, require_workflow, workflow_of
+from workbench.ui.workflow_view import as_of_input, evaluate_or_stop, require_accounts
 
 ctx = ui.bootstrap()
 st.title("Drafts")
@@ -24,28 +17,17 @@ st.markdown(
 )
 
 with ui.user_errors():
-    if not has_accounts(ctx):
-        st.info(
-            "There is no `accounts` table yet, so there is nothing to draft. Import an "
-            "accounts export on the **Data** page (or reset to the sample book there).",
-            icon=":material/upload_file:",
-        )
-        st.page_link("app_pages/data.py", label="Go to Data", icon=":material/upload_file:")
-        st.stop()
+    require_accounts(ctx, "draft")
     settings = view.drafter_status()
     version = require_workflow(ctx)
     wf = workflow_of(version)
-    as_of = view.as_of_input(latest_as_of(ctx))
-    try:
-        ev = evaluated(ctx, wf, as_of)
-    except WorkflowInvalid as exc:
-        st.warning(
-            f"{version.name} v{version.version} does not run on this workspace's data.",
-            icon=":material/warning:",
-        )
-        show_invalid(exc)
-        st.page_link("app_pages/workflow.py", label="Fix it on Workflow", icon=":material/edit:")
-        st.stop()
+    as_of = as_of_input(
+        latest_as_of(ctx),
+        "dr:as-of",
+        "Draft for the accounts the workflow fires on as of this morning. The default is "
+        "the day after the newest data, as on the Preview page.",
+    )
+    ev = evaluate_or_stop(ctx, version, wf, as_of)
     view.draft_controls(ctx, wf, ev, version, settings)
 
     st.subheader("Runs")

@@ -241,10 +241,11 @@ def _surveys(
 
 def _key_facts(con: duckdb.DuckDBPyConnection, wf: Workflow, pv: Preview) -> dict[str, Any]:
     """Facts rows (as of the preview date) of the fired accounts, by account id."""
-    _, df = facts_frame(con, pv.as_of, wf.facts.usage_days, wf.facts.csat_days)
+    _, df = facts_frame(
+        con, pv.as_of, wf.facts.usage_days, wf.facts.csat_days, account_ids=pv.fired_ids
+    )
     if df.empty:
         return {}
-    df = df[df["account_id"].isin(pv.fired_ids)]
     return {str(r["account_id"]): r for r in df.to_dict("records")}
 
 

@@ -80,20 +80,6 @@ def drafter_status() -> LLMSettings:
     return settings
 
 
-def as_of_input(latest: date) -> date:
-    """The as-of date, as on the Preview page (the day after the newest data by default)."""
-    as_of = st.columns([1, 3])[0].date_input(
-        "As of",
-        value=latest,
-        max_value=latest,
-        key=f"dr:as-of:{latest}",
-        format="YYYY-MM-DD",
-        help="Draft for the accounts the workflow fires on as of this morning. The default is "
-        "the day after the newest data, as on the Preview page.",
-    )
-    return as_of if isinstance(as_of, date) else latest
-
-
 def no_firing(as_of: date) -> None:
     st.info(
         f"The workflow fires on no account as of {as_of}, so there is nothing to draft. Loosen "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -12,9 +13,11 @@ from workbench.errors import WorkflowInvalid
 from workbench.ui.bootstrap import Context
 from workbench.ui.errors import flash
 from workbench.ui.workflow_state import (
+    Evaluated,
     author_input,
     available_facts,
     compiled,
+    evaluated,
     has_accounts,
     select_workflow,
     workflow_of,
@@ -52,6 +55,48 @@ def header(ctx: Context, version: WorkflowVersion) -> None:
     st.caption(
         f"Saved {version.saved_at:%d %b %Y %H:%M} by **{version.author}** · Why: {version.reason}"
     )
+
+
+def require_accounts(ctx: Context, purpose: str) -> None:
+    """Stop the page, pointing to Data, when there is no accounts table to ``purpose``."""
+    if has_accounts(ctx):
+        return
+    st.info(
+        f"There is no `accounts` table yet, so there is nothing to {purpose}. Import an "
+        "accounts export on the **Data** page (or reset to the sample book there).",
+        icon=":material/upload_file:",
+    )
+    st.page_link("app_pages/data.py", label="Go to Data", icon=":material/upload_file:")
+    st.stop()
+
+
+def as_of_input(latest: date, key: str, help: str) -> date:
+    """The as-of date picker: at most ``latest`` (the day after the newest data), its default."""
+    as_of = st.columns([1, 3])[0].date_input(
+        "As of",
+        value=latest,
+        max_value=latest,
+        key=f"{key}:{latest}",
+        format="YYYY-MM-DD",
+        help=help,
+    )
+    return as_of if isinstance(as_of, date) else latest  # a cleared input means the default
+
+
+def evaluate_or_stop(
+    ctx: Context, version: WorkflowVersion, wf: Workflow, as_of: date
+) -> Evaluated:
+    """The workflow evaluated as of ``as_of``, or the page stops with what to fix."""
+    try:
+        return evaluated(ctx, wf, as_of)
+    except WorkflowInvalid as exc:
+        st.warning(
+            f"{version.name} v{version.version} does not run on this workspace's data.",
+            icon=":material/warning:",
+        )
+        show_invalid(exc)
+        st.page_link("app_pages/workflow.py", label="Fix it on Workflow", icon=":material/edit:")
+        st.stop()
 
 
 def show_invalid(exc: WorkflowInvalid) -> None:
