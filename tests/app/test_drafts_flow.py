@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
 def offline(tmp_path, monkeypatch):
-    """No model configured: no WORKBENCH_LLM_* variables and no .streamlit/secrets.toml [llm]."""
-    for name in list(os.environ):
-        if name.startswith("WORKBENCH_LLM_"):
-            monkeypatch.delenv(name)
+    """No model configured: no .streamlit/secrets.toml [llm] (the tests' conftest already
+    removes WORKBENCH_LLM_* variables)."""
     run_dir = tmp_path / "cwd"
     run_dir.mkdir()
     monkeypatch.chdir(run_dir)  # the secrets file is read relative to the working directory
@@ -25,20 +20,11 @@ def offline(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def drafts_page(offline, monkeypatch):
+def drafts_page(offline, open_app):
     """drafts_page(workspace, sample=True) -> AppTest on the Drafts page after its first run."""
 
     def _open(workspace: Path, sample: bool = True) -> AppTest:
-        monkeypatch.setenv("WORKBENCH_WORKSPACE", str(workspace))
-        if sample:
-            monkeypatch.delenv("WORKBENCH_NO_SAMPLE", raising=False)
-        else:
-            monkeypatch.setenv("WORKBENCH_NO_SAMPLE", "1")
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-        at.run()
-        at.switch_page("app_pages/drafts.py").run()
-        assert not at.exception, at.exception
-        return at
+        return open_app(workspace, "drafts.py", sample=sample)
 
     return _open
 

@@ -2,46 +2,31 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import tomllib
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.llm_server import LLMServer
 from workbench.drafting.prompts import DEFAULT_ACTIONS
-from workbench.drafting.settings import ENV_PREFIX
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-test-do-not-show-123"
 
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
-    """A tmp working directory (no developer secrets.toml) and no WORKBENCH_LLM_* variables."""
+    """A tmp working directory: no developer secrets.toml (the tests' conftest already removes
+    WORKBENCH_LLM_* variables)."""
     monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith(ENV_PREFIX):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture
-def page(tmp_path, monkeypatch):
+def page(tmp_path, open_app):
     """page(sample=False) -> AppTest on the Model & prompts page."""
 
     def _open(sample: bool = False) -> AppTest:
-        monkeypatch.setenv("WORKBENCH_WORKSPACE", str(tmp_path / "ws"))
-        if sample:
-            monkeypatch.delenv("WORKBENCH_NO_SAMPLE", raising=False)
-        else:
-            monkeypatch.setenv("WORKBENCH_NO_SAMPLE", "1")
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-        at.run()
-        at.switch_page("app_pages/settings.py").run()
-        assert not at.exception, at.exception
-        return at
+        return open_app(tmp_path / "ws", "settings.py", sample=sample)
 
     return _open
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.workbench.drafting.actions import ACTIONS as ONE_OF_EACH
 from workbench.drafting.run import draft_workflow
 from workbench.drafting.settings import LLMSettings
 from workbench.drafting.store import load_drafts, load_traces
@@ -31,18 +32,12 @@ from workbench.workflow.preview import preview
 ROOT = Path(__file__).resolve().parents[3]
 
 ACTIONS = {
-    "assign_csm": Action(
-        type="assign_csm", strategy="round_robin", csms=["Daniel Kim", "Olivia Grant"]
-    ),  # fmt: skip
+    **ONE_OF_EACH,
     "assign_csm_by_segment": Action(
         type="assign_csm",
         strategy="by_segment",
         by_segment={"SMB": "Daniel Kim", "Mid-Market": "Olivia Grant", "Enterprise": "Jonas Weber"},
     ),
-    "draft_email": Action(type="draft_email", template="renewal_checkin"),
-    "risk_brief": Action(type="risk_brief"),
-    "crm_update": Action(type="crm_update", field="Risk_Flag__c", value="High"),
-    "alert": Action(type="alert", channel="#cs-risk"),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.workbench.drafting.actions import ACTIONS
 from workbench.drafting.packet import build_packets, render_packet
 from workbench.drafting.prompts import (
     ACTION_TYPES,
@@ -25,15 +26,7 @@ from workbench.drafting.prompts import (
     validate_text,
 )
 from workbench.errors import WorkbenchError
-from workbench.workflow.model import Action, OutputPolicy
-
-ACTIONS = {
-    "assign_csm": Action(type="assign_csm", strategy="round_robin", csms=["Daniel Kim"]),
-    "draft_email": Action(type="draft_email", template="renewal_checkin"),
-    "risk_brief": Action(type="risk_brief"),
-    "crm_update": Action(type="crm_update", field="Risk_Flag__c", value="High"),
-    "alert": Action(type="alert", channel="#cs-risk"),
-}
+from workbench.workflow.model import OutputPolicy
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from tests.workbench.drafting.actions import ACTIONS
 from workbench.drafting.packet import build_packets
 from workbench.drafting.template import (
     DRAFTER,
@@ -16,15 +17,7 @@ from workbench.drafting.template import (
     template_drafts,
     template_version,
 )
-from workbench.workflow.model import Action
 
-ACTIONS = {
-    "assign_csm": Action(type="assign_csm", strategy="round_robin", csms=["Daniel Kim"]),
-    "draft_email": Action(type="draft_email", template="renewal_checkin"),
-    "risk_brief": Action(type="risk_brief"),
-    "crm_update": Action(type="crm_update", field="Risk_Flag__c", value="High"),
-    "alert": Action(type="alert", channel="#cs-risk"),
-}
 PLACEHOLDER = re.compile(r"\{\{?\s*[A-Za-z_][\w.]*\s*\}?\}|\[[A-Z][A-Z _]*\]|\$\{?[a-z_]+\}?")
 OFFERS = re.compile(r"discount|credit|% off|free month|refund", re.IGNORECASE)
 
