@@ -319,6 +319,29 @@ class OutputPolicy(_Strict):
     )
 
 
+class Autonomy(_Strict):
+    """When the workflow may act on its own (the autonomy gate), and how it is watched after."""
+
+    target: float = Field(
+        0.90, gt=0, lt=1, description="Approval rate to clear in shadow mode (0.90 = 90%)."
+    )
+    min_reviews: int = Field(30, ge=0, description="Reviewed actions needed before any verdict.")
+    rule: Literal["wilson_lower", "point"] = Field(
+        "wilson_lower",
+        description="wilson_lower: the 95% interval's lower bound must clear the target; "
+        "point: the observed rate must (lenient).",
+    )
+    sample_pct: float = Field(
+        10,
+        ge=0,
+        le=100,
+        description="In autonomous mode, the share of automated actions still sent to review.",
+    )
+    min_sampled_reviews: int = Field(
+        10, ge=0, description="Sampled reviews before a low rate alone pauses the workflow."
+    )
+
+
 class Workflow(_Strict):
     """One bounded workflow."""
 
@@ -335,6 +358,7 @@ class Workflow(_Strict):
     action: Action
     guardrails: Guardrails = Guardrails()
     output_policy: OutputPolicy = OutputPolicy()
+    autonomy: Autonomy = Autonomy()
 
     @model_validator(mode="after")
     def _ids(self) -> Workflow:
