@@ -1,0 +1,9 @@
+"""Approval & gate (placeholder while it is being built)."""
+
+import streamlit as st
+
+from workbench import ui
+
+ctx = ui.bootstrap()
+st.title("Approval & gate")
+st.info("This page is being built.")
