@@ -96,7 +96,7 @@ def reviewed(con: duckdb.DuckDBPyConnection, workflow_name: str | None = None) -
     frame = actions(con, workflow_name)
     done = frame[frame["decision"].notna()].reset_index(drop=True)
     days = pd.to_datetime(done["decided_at"]).dt.normalize()
-    done["week"] = (days - pd.to_timedelta(days.dt.weekday, unit="D")).dt.date
+    done["week"] = (days - pd.to_timedelta(days.dt.day_of_week, unit="D")).dt.date
     return done
 
 
