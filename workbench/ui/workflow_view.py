@@ -11,6 +11,7 @@ import streamlit as st
 
 from workbench.errors import WorkflowInvalid
 from workbench.ui.bootstrap import Context
+from workbench.ui.downloads import download_button
 from workbench.ui.errors import flash
 from workbench.ui.workflow_state import (
     Evaluated,
@@ -185,6 +186,8 @@ def _render_words(w: InWords) -> None:
         st.markdown("\n".join(f"- {g}" for g in w.guardrails))
         st.markdown("##### What drafts may say")
         st.markdown("\n".join(f"- {g}" for g in w.output_policy))
+        st.markdown("##### Autonomy gate")
+        st.markdown("\n".join(f"- {g}" for g in w.autonomy))
     st.markdown("##### Health score (0-100)")
     st.dataframe(
         pd.DataFrame(
@@ -343,16 +346,18 @@ def facts_list(ctx: Context) -> None:
     )
 
 
-def downloads(version: WorkflowVersion) -> None:
-    """The current YAML and the JSON schema."""
+def downloads(ctx: Context, version: WorkflowVersion) -> None:
+    """The current YAML (its download is logged) and the JSON schema (no workspace data)."""
     row = st.container(horizontal=True)
-    row.download_button(
+    download_button(
         f":material/download: v{version.version} YAML",
         version.yaml,
         f"{store.slug(version.name)}-v{version.version}.yaml",
         "application/yaml",
-        on_click="ignore",
+        ctx=ctx,
+        what=f"workflow {version.name} v{version.version}",
         key="wf:dl-yaml",
+        where=row,
     )
     row.download_button(
         ":material/download: JSON schema",

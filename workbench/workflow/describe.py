@@ -64,6 +64,7 @@ class InWords:
     action: str
     action_params: tuple[tuple[str, str], ...]
     guardrails: tuple[str, ...]
+    autonomy: tuple[str, ...]
     output_policy: tuple[str, ...]
     health: tuple[HealthInputWords, ...]
     missing: str
@@ -145,6 +146,23 @@ def guardrail_words(wf: Workflow) -> tuple[str, ...]:
     )
 
 
+def autonomy_words(wf: Workflow) -> tuple[str, ...]:
+    """When the workflow may go autonomous and how it is watched after, one sentence each."""
+    a = wf.autonomy
+    bar = (
+        "the lower bound of the 95% interval of the approval rate"
+        if a.rule == "wilson_lower"
+        else "the approval rate (lenient rule)"
+    )
+    return (
+        f"Autonomous only when {bar} on reviewed automated actions reaches {a.target:.0%}, "
+        f"after at least {a.min_reviews} reviews.",
+        f"Once autonomous, {a.sample_pct:g}% of automated actions still go to review; "
+        f"after {a.min_sampled_reviews} sampled reviews a rate shown to be below the target "
+        "pauses the workflow.",
+    )
+
+
 def output_policy_words(wf: Workflow) -> tuple[str, ...]:
     """What a draft may say, one sentence each (a draft breaking one is held for a person)."""
     p = wf.output_policy
@@ -207,6 +225,7 @@ def describe(c: Compiled) -> InWords:
         action=action,
         action_params=params,
         guardrails=guardrail_words(wf),
+        autonomy=autonomy_words(wf),
         output_policy=output_policy_words(wf),
         health=health,
         missing=missing_words(wf),
