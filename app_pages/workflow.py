@@ -18,7 +18,7 @@ st.markdown(
 with ui.user_errors():
     version = require_workflow(ctx)
     view.header(ctx, version)
-    view.downloads(version)
+    view.downloads(ctx, version)
     words, edit, versions = st.tabs(["In words", "Edit YAML", "Versions"])
     with words, ui.user_errors():
         view.in_words(ctx, version)

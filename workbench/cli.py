@@ -16,15 +16,17 @@ import pandas as pd
 
 from workbench.cli_audit import add_audit_parser, cmd_audit
 from workbench.cli_draft import add_draft_parser, cmd_draft
+from workbench.cli_review import add_review_parsers, run_review_command
 from workbench.cli_workflow import (
     OFFLINE,
+    _default_author,
     add_workflow_parsers,
     cmd_workflow_offline,
     run_workflow_command,
 )
 from workbench.config import load_settings
 from workbench.errors import ImportBlocked, WorkbenchError
-from workbench.export.tabular import write_table
+from workbench.export.logged import write_table_export
 from workbench.ingest.kinds import KINDS
 from workbench.ingest.mapping import Mapping
 from workbench.ingest.pipeline import (
@@ -98,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     add_workflow_parsers(sub)
     add_draft_parser(sub)
     add_audit_parser(sub)
+    add_review_parsers(sub)
     return p
 
 
@@ -157,6 +160,7 @@ def cmd_import(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
         unify_categories=args.unify_categories,
         sheet=args.sheet,
         profile=profile_name,
+        actor=_default_author(),
     )
     try:
         result = import_file(con, args.path, options, mapping=mapping, commit=not args.dry_run)
@@ -164,12 +168,12 @@ def cmd_import(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
         blocked = exc.report
         if isinstance(blocked, ImportResult):
             _report(blocked)
-            _write_rejected(blocked, args.rejected_out)
+            _write_rejected(con, blocked, args.rejected_out)
             print(f"Nothing was imported; table '{args.kind}' is unchanged.", file=sys.stderr)
             return 1
         raise
     _report(result)
-    _write_rejected(result, args.rejected_out)
+    _write_rejected(con, result, args.rejected_out)
     if args.save_profile:
         profiles.save_profile(
             con, args.save_profile, result.mapping, result.report.headers, {"sheet": args.sheet}
@@ -188,10 +192,11 @@ def cmd_import(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_rejected(result: ImportResult, out: Path | None) -> None:
+def _write_rejected(con: duckdb.DuckDBPyConnection, result: ImportResult, out: Path | None) -> None:
     if out is None or result.rejected is None or result.rejected.empty:
         return
-    write_table(result.rejected, out)
+    what = f"rows of {result.report.file} that cannot be imported"
+    write_table_export(con, result.rejected, out, what=what, actor=_default_author())
     print(f"Wrote {len(result.rejected):,} rows that cannot be imported to {out}.")
 
 
@@ -203,7 +208,14 @@ def cmd_sql(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
             "Check the SQL; `workbench tables` lists the tables.",
         )
     if args.out:
-        write_table(result.df, args.out, meta={"query": args.query})
+        write_table_export(
+            con,
+            result.df,
+            args.out,
+            what="query result",
+            actor=_default_author(),
+            meta={"query": args.query},
+        )
         print(f"Wrote {result.row_count:,} rows to {args.out}.")
     else:
         _print_frame(result.df)
@@ -232,6 +244,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             return cmd_draft(con, args)
         if args.command == "audit":
             return cmd_audit(con, args)
+        code = run_review_command(con, args)
+        if code is not None:
+            return code
         code = run_workflow_command(con, ws, args)
         if code is not None:
             return code
@@ -258,7 +273,7 @@ def run(argv: Sequence[str] | None = None) -> int:
                 raise WorkbenchError(
                     f"Deleting table '{args.table}' cannot be undone.", "Add --yes to confirm."
                 )
-            n = tables.drop_table(con, args.table)
+            n = tables.drop_table(con, args.table, actor=_default_author())
             print(f"Deleted table '{args.table}' ({n:,} rows).")
             return 0
         if args.command == "reset-sample":
@@ -268,7 +283,11 @@ def run(argv: Sequence[str] | None = None) -> int:
                     f"Reset replaces the {len(existing)} table(s) in {ws.root} with the sample book.",
                     "Add --yes to confirm.",
                 )
-            counts = reset_to_sample(con, progress=lambda f, msg: print(f"[{f:4.0%}] {msg}"))
+            counts = reset_to_sample(
+                con,
+                progress=lambda f, msg: print(f"[{f:4.0%}] {msg}"),
+                actor=_default_author(),
+            )
             for name, n in counts.items():
                 print(f"  {name:<12} {n:>8,} rows")
             return 0

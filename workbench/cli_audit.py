@@ -14,8 +14,9 @@ import duckdb
 import pandas as pd
 
 from workbench import audit
-from workbench.cli_workflow import _date_arg
+from workbench.cli_workflow import _date_arg, _default_author
 from workbench.errors import WorkbenchError
+from workbench.export.logged import write_export
 
 OUT_SUFFIXES = (".csv", ".xlsx")
 MAX_PROBLEMS_SHOWN = 50
@@ -107,10 +108,16 @@ def _show(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
         # The same bytes as a page's download: a workbook's sheet is named audit_log and its
         # about sheet carries the chain's status.
         data = audit.export_bytes(con, args.out.suffix.lower().lstrip("."), **filters)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(args.out.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(args.out)
+        shown = {k: v for k, v in filters.items() if v not in (None, "", [])}
+        write_export(
+            con,
+            args.out,
+            data,
+            what="audit log",
+            rows=len(df),
+            actor=_default_author(),
+            extra={"filters": shown},
+        )
         print(f"Wrote {len(df):,} audit entries to {args.out}.")
         return 0
     if df.empty:

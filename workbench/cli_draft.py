@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from workbench.cli_workflow import _date_arg, _workflow_for
+from workbench.cli_workflow import _date_arg, _default_author, _workflow_for
 from workbench.drafting.engine import DraftResult
 from workbench.drafting.run import RunReport, draft_workflow
 from workbench.drafting.settings import ENV_PREFIX, SECRETS_FILE, load_llm_settings
@@ -25,6 +25,7 @@ from workbench.drafting.store import load_drafts, load_traces
 from workbench.drafting.view_model import runs
 from workbench.errors import WorkbenchError
 from workbench.export.drafts_book import drafts_csv, drafts_xlsx
+from workbench.export.logged import write_export
 from workbench.storage.history import data_version
 from workbench.workflow.facts import default_as_of
 from workbench.workflow.preview import preview
@@ -136,10 +137,8 @@ def _write_out(con: duckdb.DuckDBPyConnection, report: RunReport, out: Path) -> 
         )
     else:
         data = drafts_csv(drafts)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(out)
+    what = f"drafts of run {report.run_id}"
+    write_export(con, out, data, what=what, rows=len(drafts), actor=_default_author())
     print(f"Wrote {len(drafts):,} drafts to {out}.")
 
 
@@ -167,6 +166,7 @@ def cmd_draft(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
         limit=args.limit,
         use_cache=not args.no_cache,
         on_result=_progress(),
+        actor=_default_author(),
     )
     print(report.summary.sentence())
     print()

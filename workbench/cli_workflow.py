@@ -18,8 +18,8 @@ import pandas as pd
 
 from workbench.errors import InputFileError, NotFound
 from workbench.export.backtest_book import backtest_workbook
+from workbench.export.logged import write_export, write_table_export
 from workbench.export.preview_book import firing_frame, preview_xlsx
-from workbench.export.tabular import write_table
 from workbench.storage.history import data_version
 from workbench.storage.workspace import Workspace
 from workbench.workflow import store as workflows
@@ -216,8 +216,8 @@ def _workflow_for(
     return newest.workflow, f"{newest.name} v{newest.version}", newest.yaml, newest.version
 
 
-def _write(df: pd.DataFrame, out: Path) -> None:
-    write_table(df, out)
+def _write(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, out: Path, what: str) -> None:
+    write_table_export(con, df, out, what=what, actor=_default_author())
     print(f"Wrote {len(df):,} rows to {out}.")
 
 
@@ -243,20 +243,22 @@ def cmd_preview(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int
         if len(pv.fired) > args.limit:
             print(f"... and {len(pv.fired) - args.limit:,} more (--limit N, or --out FILE).")
     if args.out is not None:
+        what = f"firing set of {label} as of {as_of}"
         if args.out.suffix.lower() == ".xlsx":
-            args.out.write_bytes(
-                preview_xlsx(
-                    pv,
-                    workflow_name=wf.name,
-                    version=number,
-                    data_version=version,
-                    workspace=str(args.out.parent),
-                    workflow_yaml=text,
-                )
+            data = preview_xlsx(
+                pv,
+                workflow_name=wf.name,
+                version=number,
+                data_version=version,
+                workspace=str(args.out.parent),
+                workflow_yaml=text,
+            )
+            write_export(
+                con, args.out, data, what=what, rows=len(pv.fired), actor=_default_author()
             )
             print(f"Wrote {len(pv.fired):,} accounts to {args.out}.")
         else:
-            _write(firing_frame(pv), args.out)
+            _write(con, firing_frame(pv), args.out, what)
     return 0
 
 
@@ -281,7 +283,7 @@ def cmd_sweep(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     if hint is not None:
         print(hint.sentence)
     if args.out is not None:
-        _write(frame, args.out)
+        _write(con, frame, args.out, f"threshold sweep of {label}: {args.condition}")
     return 0
 
 
@@ -298,7 +300,11 @@ def cmd_backtest(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> in
         print(f"  {name}: {_figure(value)}")
     _print_table(result.per_date)
     if args.out is not None:
-        args.out.write_bytes(backtest_workbook(result, wf.name, label, text, data_version(con)))
+        data = backtest_workbook(result, wf.name, label, text, data_version(con))
+        what = f"backtest of {label}"
+        write_export(
+            con, args.out, data, what=what, rows=len(result.per_date), actor=_default_author()
+        )
         print(f"Wrote the backtest workbook to {args.out}.")
     return 0
 

@@ -27,6 +27,7 @@ import duckdb
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from workbench import audit
 from workbench.drafting.checks import OutputPolicy
 from workbench.drafting.packet import ContextPacket, render_packet
 from workbench.errors import WorkbenchError
@@ -244,7 +245,8 @@ def save_text(
 ) -> TemplateVersion | None:
     """Save a new version of a template; ``None`` when the text is unchanged.
 
-    The text must compile; ``validate_text`` also renders it against a packet.
+    The text must compile; ``validate_text`` also renders it against a packet. A new
+    version is noted in the audit log (kind ``other``) in the same transaction.
     """
     default_text(name)  # known name
     _compile(name, text)
@@ -252,11 +254,20 @@ def save_text(
         return None
     now = datetime.now().replace(microsecond=0)
     version = content_hash(text)
-    con.execute(
-        "INSERT INTO wb.prompt_templates (name, seq, version, text, saved_at, saved_by) "
-        "SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ? FROM wb.prompt_templates WHERE name = ?",
-        [name, version, text, now, saved_by, name],
-    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "INSERT INTO wb.prompt_templates (name, seq, version, text, saved_at, saved_by) "
+            "SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ? FROM wb.prompt_templates "
+            "WHERE name = ?",
+            [name, version, text, now, saved_by, name],
+        )
+        detail = {"template": name, "version": version, "chars": len(text)}
+        audit.record(con, "other", f"prompt template {name} saved", detail, saved_by or "workbench")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     return TemplateVersion(name, version, text, now, saved_by)
 
 

@@ -106,8 +106,12 @@ def draft_workflow(
     on_result: Callable[[DraftResult, int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     gateway: Gateway | None = None,
+    actor: str = "local user",
 ) -> RunReport:
-    """Draft the fired accounts and save the run; returns the run id, results and totals."""
+    """Draft the fired accounts and save the run; returns the run id, results and totals.
+
+    The run is noted in the audit log once it ends (finished or stopped), by ``actor``.
+    """
     packets = select_packets(
         con, wf, pv, account_ids=account_ids, limit=limit, budget_chars=budget_chars
     )
@@ -149,8 +153,9 @@ def draft_workflow(
     except BaseException:
         # Interrupted (a Stop click, Ctrl-C, an error): keep what was drafted and say so.
         elapsed = time.perf_counter() - started
-        finish_run(con, run_id, summarise(so_far, len(packets), elapsed, True, drafter.breaker))
+        stopped = summarise(so_far, len(packets), elapsed, True, drafter.breaker)
+        finish_run(con, run_id, stopped, actor=actor)
         raise
     assert run.summary is not None
-    finish_run(con, run_id, run.summary)
+    finish_run(con, run_id, run.summary, actor=actor)
     return RunReport(run_id, run.results, run.summary)

@@ -15,6 +15,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from workbench import audit
 from workbench.drafting.batch import RunSummary
 from workbench.drafting.checks import CheckResult, NameIndex, check_draft
 from workbench.drafting.engine import DraftResult, Trace
@@ -156,11 +157,45 @@ def _hash(r: DraftResult) -> str:
     return packet_hash(r.packet)
 
 
-def finish_run(con: duckdb.DuckDBPyConnection, run_id: int, summary: RunSummary) -> None:
-    con.execute(
-        "UPDATE wb.draft_runs SET finished_at = ?, cancelled = ?, note = ? WHERE run_id = ?",
-        [_now(), summary.cancelled, summary.sentence(), run_id],
-    )
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    summary: RunSummary,
+    *,
+    actor: str = "local user",
+) -> None:
+    """Mark a run finished (or stopped) and note it in the audit log: one entry per run."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        row = con.execute(
+            "UPDATE wb.draft_runs SET finished_at = ?, cancelled = ?, note = ? WHERE run_id = ? "
+            "RETURNING workflow_name, workflow_version, as_of, action_type, drafter, "
+            "data_version, accounts",
+            [_now(), summary.cancelled, summary.sentence(), run_id],
+        ).fetchall()
+        if row:
+            name, version, as_of, action_type, drafter, data, accounts = row[0]
+            subject = f"draft run {run_id}: workflow {name}" + (f" v{version}" if version else "")
+            detail = {
+                "run_id": run_id,
+                "workflow": name,
+                "version": version,
+                "as_of": as_of,
+                "action_type": action_type,
+                "drafter": drafter,
+                "data_version": data,
+                "accounts": accounts,
+                "drafted": summary.drafted,
+                "by_outcome": dict(summary.by_outcome),
+                "held": summary.held,
+                "needs_human": summary.needs_human,
+                "cancelled": summary.cancelled,
+            }
+            audit.record(con, "draft", subject, detail, actor)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def list_runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -1,13 +1,14 @@
 """The last step of an import: swap the candidate in (or append it) and record the history.
 
-Runs inside the caller's transaction, so the table and its history entry
-change together or not at all.
+Runs inside the caller's transaction, so the table, its history entry and its audit
+entry change together or not at all.
 """
 
 from __future__ import annotations
 
 import duckdb
 
+from workbench import audit
 from workbench.errors import WorkbenchError
 from workbench.ingest.kinds import DatasetKind
 from workbench.ingest.mapping import Mapping
@@ -85,7 +86,7 @@ def swap_in(
     date_order: str,
     file_sha256: str,
 ) -> tuple[int, int, int]:
-    """Make the candidate the table (replace) or add it (append); record the history.
+    """Make the candidate the table (replace) or add it (append); record history and audit.
 
     Returns rows imported, rows now in the table, and the history id.
     """
@@ -98,11 +99,12 @@ def swap_in(
         con.execute(f"DROP TABLE IF EXISTS {target}")
         con.execute(f"ALTER TABLE {candidate} RENAME TO {quote_ident(kind.name)}")
     in_table = int(con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0])
+    mode = options.mode if existed else "create"
     import_id = history.record_import(
         con,
         table_name=kind.name,
         kind=kind.name,
-        mode=options.mode if existed else "create",
+        mode=mode,
         file_name=staged.file_name,
         file_sha256=file_sha256,
         sheet=staged.sheet,
@@ -121,5 +123,25 @@ def swap_in(
         rows_imported=imported,
         rows_skipped=staged.n_rows - imported,
         rows_in_table=in_table,
+    )
+    audit.record(
+        con,
+        "import",
+        f"{staged.file_name} into table {kind.name}",
+        {
+            "import_id": import_id,
+            "table": kind.name,
+            "kind": kind.name,
+            "mode": mode,
+            "file": staged.file_name,
+            "sheet": staged.sheet,
+            "sha256": file_sha256,
+            "rows_in_file": staged.n_rows,
+            "rows_imported": imported,
+            "rows_skipped": staged.n_rows - imported,
+            "rows_in_table": in_table,
+            "profile": options.profile,
+        },
+        options.actor,
     )
     return imported, in_table, import_id

@@ -20,6 +20,7 @@ class ImportOptions:
         unify_categories: Import category variants as their most common spelling.
         sheet: Spreadsheet sheet (None: the first with data).
         profile: Name of the mapping profile used, for the history.
+        actor: Who imports, for the audit log.
     """
 
     kind: str
@@ -29,3 +30,4 @@ class ImportOptions:
     unify_categories: bool = False
     sheet: str | None = None
     profile: str | None = None
+    actor: str = "local user"

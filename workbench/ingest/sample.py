@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from workbench import audit
 from workbench.errors import WorkbenchError
 from workbench.ingest.pipeline import (
     ImportOptions,
@@ -50,26 +51,40 @@ def reset_to_sample(
     con: duckdb.DuckDBPyConnection,
     sample_dir: Path = SAMPLE_DIR,
     progress: Progress | None = None,
+    *,
+    actor: str = "local user",
 ) -> dict[str, int]:
     """Replace every table, the history and the mapping profiles with the sample book.
 
     All-or-nothing: one transaction around the whole reset. Notebooks and workflow
     versions are kept (policy work is not sample data); a workspace without any
-    workflow gets the example workflow as v1. Returns rows per table.
+    workflow gets the example workflow as v1. The audit log keeps what was replaced:
+    one entry for the reset (the tables dropped), then one per sample file imported.
+    Returns rows per table.
     """
     files = manifest(sample_dir)
     counts: dict[str, int] = {}
     con.execute("BEGIN TRANSACTION")
     try:
-        for info in list_tables(con):
-            con.execute(f"DROP TABLE {qualified('main', info.name)}")
+        dropped = {info.name: info.rows for info in list_tables(con)}
+        for name in dropped:
+            con.execute(f"DROP TABLE {qualified('main', name)}")
         for table in ("import_history", "tables", "mapping_profiles"):
             con.execute(f"DELETE FROM {qualified('wb', table)}")
+        audit.record(
+            con,
+            "import",
+            "workspace reset to the sample book",
+            {"mode": "reset", "dropped": dropped, "files": [e.file for e in files]},
+            actor,
+        )
         for i, entry in enumerate(files):
             if progress:
                 progress(i / len(files), f"Importing {entry.file} as {entry.kind}")
             path = sample_dir / entry.file
-            options = ImportOptions(kind=entry.kind, sheet=entry.sheet, profile="sample")
+            options = ImportOptions(
+                kind=entry.kind, sheet=entry.sheet, profile="sample", actor=actor
+            )
             with staged_file(con, path, sheet=entry.sheet) as staged:
                 mapping = suggest_for(con, staged, entry.kind).mapping
                 result = run_import(

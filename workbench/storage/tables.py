@@ -8,6 +8,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from workbench import audit
 from workbench.errors import NotFound
 from workbench.storage.sql import qualified, quote_ident
 
@@ -103,8 +104,11 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def drop_table(con: duckdb.DuckDBPyConnection, name: str) -> int:
-    """Delete a table and record it in the history, atomically. Returns the rows it had."""
+def drop_table(con: duckdb.DuckDBPyConnection, name: str, *, actor: str = "local user") -> int:
+    """Delete a table and record it in the history and the audit log, atomically.
+
+    Returns the rows it had.
+    """
     table = require_table(con, name)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -120,6 +124,8 @@ def drop_table(con: duckdb.DuckDBPyConnection, name: str) -> int:
         )
         con.execute(f"DROP TABLE {table}")
         con.execute("DELETE FROM wb.tables WHERE table_name = ?", [name])
+        detail = {"import_id": next_id, "table": name, "mode": "delete", "rows": rows}
+        audit.record(con, "import", f"table {name} deleted", detail, actor)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

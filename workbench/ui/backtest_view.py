@@ -11,6 +11,7 @@ import streamlit as st
 
 from workbench.ui import explore_cache as cache
 from workbench.ui.bootstrap import Context
+from workbench.ui.downloads import download_button
 from workbench.ui.explore_cache import BacktestInputs
 from workbench.workflow.backtest import BacktestResult
 from workbench.workflow.store import WorkflowVersion
@@ -274,12 +275,14 @@ def download(
     ctx: Context, version: WorkflowVersion, inputs: BacktestInputs, result: BacktestResult
 ) -> None:
     """The backtest workbook (XLSX) as a download."""
-    st.download_button(
+    download_button(
         "Download the backtest (XLSX)",
         cache.backtest_xlsx(ctx, version, inputs, result),
         f"backtest-{version.name.lower().replace(' ', '-')}-v{version.version}.xlsx",
         XLSX_MIME,
-        on_click="ignore",
+        ctx=ctx,
+        what=f"backtest of {version.name} v{version.version}",
+        rows=len(result.per_date),
         icon=":material/download:",
         key="backtest:download",
     )

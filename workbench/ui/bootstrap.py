@@ -31,7 +31,7 @@ def _connection(root: str) -> duckdb.DuckDBPyConnection:
     ws = Workspace(Path(root))
     con = connect(ws, wait_seconds=load_settings(root).lock_wait_seconds)
     if is_empty(con) and os.environ.get("WORKBENCH_NO_SAMPLE", "") != "1":
-        reset_to_sample(con)
+        reset_to_sample(con, actor="system")  # the app's first start, not a person
     return con
 
 

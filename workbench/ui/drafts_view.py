@@ -23,9 +23,10 @@ from workbench.drafting.view_model import (
 from workbench.export.drafts_book import drafts_csv, drafts_xlsx
 from workbench.storage.history import data_version
 from workbench.ui.bootstrap import Context
+from workbench.ui.downloads import download_button
 from workbench.ui.errors import flash, user_errors
 from workbench.ui.llm_settings import current_llm_settings
-from workbench.ui.workflow_state import Evaluated, account_names
+from workbench.ui.workflow_state import Evaluated, account_names, actor_name
 from workbench.workflow.model import Workflow
 from workbench.workflow.store import WorkflowVersion
 
@@ -184,6 +185,7 @@ def _draft(
             account_ids=ids,
             on_result=progress,
             use_cache=use_cache,
+            actor=actor_name(),
         )
         flash(md_safe(f"Run {report.run_id}: {report.summary.sentence()}"))
         st.rerun()
@@ -327,20 +329,27 @@ def downloads(ctx: Context, run: RunInfo, drafts: pd.DataFrame, traces: pd.DataF
     stem = f"drafts-run{run.run_id}-{run.as_of}"
     row = st.container(horizontal=True)
     # The files are built when clicked (on another thread), from frames already loaded.
-    row.download_button(
+    what = f"drafts of run {run.run_id}"
+    download_button(
         ":material/download: CSV",
         lambda: drafts_csv(drafts),
         f"{stem}.csv",
         "text/csv",
-        on_click="ignore",
+        ctx=ctx,
+        what=what,
+        rows=len(drafts),
         key="dr:csv",
+        where=row,
     )
-    row.download_button(
+    download_button(
         ":material/download: XLSX",
         lambda: drafts_xlsx(run, drafts, traces, meta),
         f"{stem}.xlsx",
         XLSX_MIME,
-        on_click="ignore",
+        ctx=ctx,
+        what=what,
+        rows=len(drafts),
         key="dr:xlsx",
         help="Summary, drafts (originals beside edits), every check, and the model calls.",
+        where=row,
     )

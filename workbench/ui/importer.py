@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -18,9 +18,11 @@ from workbench.ingest.xlsx_reader import list_sheets
 from workbench.storage import profiles
 from workbench.storage.tables import list_tables
 from workbench.ui.bootstrap import Context
+from workbench.ui.downloads import download_button
 from workbench.ui.errors import flash
 from workbench.ui.file_checks import check_file, read_file
 from workbench.ui.uploads import SavedUpload
+from workbench.ui.workflow_state import actor_name
 
 NONE = "(not in file)"
 DATE_ORDERS: dict[str, str] = {
@@ -34,7 +36,7 @@ def _state_key(upload: SavedUpload, name: str) -> str:
     return f"imp:{upload.sha256[:16]}:{name}"
 
 
-def render_report(result: ImportResult, key: str) -> None:
+def render_report(ctx: Context, result: ImportResult, key: str) -> None:
     """The validation report: summary, problems with where and what to do, rejected rows."""
     report = result.report
     blocking = report.blocking(skip_bad_rows=False)
@@ -62,19 +64,25 @@ def render_report(result: ImportResult, key: str) -> None:
                     height=min(35 * (len(p.examples[:20]) + 1) + 3, 250),
                 )
     if report.problems:
-        st.download_button(
+        download_button(
             "Download the report (CSV)",
             to_csv_bytes(report.to_frame()),
-            file_name=f"{Path(report.file).stem}-validation.csv",
-            mime="text/csv",
+            f"{Path(report.file).stem}-validation.csv",
+            "text/csv",
+            ctx=ctx,
+            what=f"validation report of {report.file}",
+            rows=len(report.problems),
             key=f"{key}:dl-report",
         )
     if result.rejected is not None and not result.rejected.empty:
-        st.download_button(
+        download_button(
             f"Download the {len(result.rejected):,} rows that cannot be imported (XLSX)",
             to_xlsx_bytes(result.rejected, sheet_name="rejected rows"),
-            file_name=f"{Path(report.file).stem}-rejected-rows.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            f"{Path(report.file).stem}-rejected-rows.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ctx=ctx,
+            what=f"rows of {report.file} that cannot be imported",
+            rows=len(result.rejected),
             key=f"{key}:dl-rejected",
         )
 
@@ -219,7 +227,7 @@ def import_panel(ctx: Context, upload: SavedUpload) -> Ready | None:
     )
     result = check_file(con, upload.path, upload.sha256, mapping, options)
     st.markdown("**Validation**")
-    render_report(result, _state_key(upload, "report"))
+    render_report(ctx, result, _state_key(upload, "report"))
 
     blocking = result.report.blocking(skip)
     rows_now = existing.get(kind_name)
@@ -289,7 +297,8 @@ def _done(upload: SavedUpload) -> bool:
 
 def _import_one(ctx: Context, item: Ready) -> str:
     existed = item.options.kind in {t.name for t in list_tables(ctx.con)}
-    done = import_file(ctx.con, item.upload.path, item.options, mapping=item.mapping)
+    options = replace(item.options, actor=actor_name())
+    done = import_file(ctx.con, item.upload.path, options, mapping=item.mapping)
     skipped = done.report.rows_in_file - done.rows_imported
     action = item.options.mode if existed else "new table"
     message = (

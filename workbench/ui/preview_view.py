@@ -11,6 +11,7 @@ import streamlit as st
 
 from workbench.export.preview_book import preview_csv, preview_xlsx
 from workbench.ui.bootstrap import Context
+from workbench.ui.downloads import download_button
 from workbench.ui.workflow_state import (
     Evaluated,
     account_names,
@@ -207,18 +208,30 @@ def downloads(ctx: Context, ev: Evaluated, version: WorkflowVersion) -> None:
     )
     stem = f"firing-v{version.version}-{pv.as_of}"
     row = st.container(horizontal=True)
-    row.download_button(
-        ":material/download: CSV", csv, f"{stem}.csv", "text/csv", on_click="ignore", key="pv:csv"
+    what = f"firing set of {version.name} v{version.version} as of {pv.as_of}"
+    download_button(
+        ":material/download: CSV",
+        csv,
+        f"{stem}.csv",
+        "text/csv",
+        ctx=ctx,
+        what=what,
+        rows=len(pv.fired),
+        key="pv:csv",
+        where=row,
     )
-    row.download_button(
+    download_button(
         ":material/download: XLSX",
         xlsx,
         f"{stem}.xlsx",
         XLSX_MIME,
-        on_click="ignore",
+        ctx=ctx,
+        what=what,
+        rows=len(pv.fired),
         key="pv:xlsx",
         help="Includes an 'about' sheet: workflow version, as-of date, data version, SQL and "
         "parameters, so the result can be reproduced.",
+        where=row,
     )
 
 

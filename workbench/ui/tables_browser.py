@@ -9,7 +9,9 @@ from workbench.export.tabular import to_csv_bytes, to_xlsx_bytes
 from workbench.ingest.sample import reset_to_sample
 from workbench.storage import history, tables
 from workbench.ui.bootstrap import Context
+from workbench.ui.downloads import download_button
 from workbench.ui.errors import flash
+from workbench.ui.workflow_state import actor_name
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -59,17 +61,30 @@ def tables_section(ctx: Context) -> None:
         if st.toggle("Prepare downloads", key=f"tables:prep:{name}"):
             df = ctx.con.execute(f"SELECT * FROM {tables.require_table(ctx.con, name)}").df()
             c1, c2 = st.columns(2)
-            c1.download_button(
-                "Download CSV", to_csv_bytes(df), f"{name}.csv", "text/csv", on_click="ignore"
+            what = f"table {name}"
+            download_button(
+                "Download CSV",
+                to_csv_bytes(df),
+                f"{name}.csv",
+                "text/csv",
+                ctx=ctx,
+                what=what,
+                rows=len(df),
+                key=f"tables:csv:{name}",
+                where=c1,
             )
-            c2.download_button(
+            download_button(
                 "Download XLSX",
                 to_xlsx_bytes(
                     df, sheet_name=name, meta={"table": name, "workspace": str(ctx.workspace.root)}
                 ),
                 f"{name}.xlsx",
                 XLSX_MIME,
-                on_click="ignore",
+                ctx=ctx,
+                what=what,
+                rows=len(df),
+                key=f"tables:xlsx:{name}",
+                where=c2,
             )
     with delete:
         st.warning(
@@ -81,7 +96,7 @@ def tables_section(ctx: Context) -> None:
         if st.button(
             "Delete table", type="primary", disabled=typed != name, key=f"tables:del:{name}"
         ):
-            n = tables.drop_table(ctx.con, name)
+            n = tables.drop_table(ctx.con, name, actor=actor_name())
             flash(f"Deleted table '{name}' ({n:,} rows).")
             st.rerun()
 
@@ -93,7 +108,16 @@ def history_section(ctx: Context) -> None:
         st.caption("Nothing imported yet.")
         return
     st.dataframe(history.history_display(ctx.con), hide_index=True, width="stretch")
-    st.download_button("Download history (CSV)", to_csv_bytes(df), "import-history.csv", "text/csv")
+    download_button(
+        "Download history (CSV)",
+        to_csv_bytes(df),
+        "import-history.csv",
+        "text/csv",
+        ctx=ctx,
+        what="import history",
+        rows=len(df),
+        key="tables:history-csv",
+    )
 
 
 def reset_section(ctx: Context) -> None:
@@ -111,7 +135,7 @@ def reset_section(ctx: Context) -> None:
         def report(fraction: float, message: str) -> None:
             bar.progress(fraction, text=message)
 
-        counts = reset_to_sample(ctx.con, progress=report)
+        counts = reset_to_sample(ctx.con, progress=report, actor=actor_name())
         st.session_state["reset:done"] = True
         flash("Sample workspace loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         st.rerun()

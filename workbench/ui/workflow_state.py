@@ -89,6 +89,11 @@ def author_input(label: str = "Your name", key: str = "wf:author-input") -> str:
     return value.strip()
 
 
+def actor_name() -> str:
+    """Who to name in the audit log for this session: the name given, else ``local user``."""
+    return str(st.session_state.get(AUTHOR, "")).strip() or "local user"
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def _parsed(text: str, source: str) -> Workflow:
     return parse_workflow(text, source)

@@ -2,7 +2,8 @@
 
 DuckDB (``wb.workflow_versions``) is the source of truth. History is never rewritten:
 restoring an old version saves its content as the next version. Saving content equal
-to the latest version (same normalised YAML) changes nothing. With a workspace, each
+to the latest version (same normalised YAML) changes nothing. Each new version is
+noted in the audit log in the same transaction. With a workspace, each
 new version is also mirrored to ``workflows/<slug>/vNNNN.yaml`` and ``current.yaml``
 for people who keep policy-as-code in git.
 """
@@ -22,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from workbench import audit
 from workbench.errors import NotFound, WorkbenchError
 from workbench.storage.sql import qualified
 from workbench.storage.workspace import Workspace
@@ -105,6 +107,19 @@ def save_version(
         WorkflowInvalid: the text is not a valid workflow.
         WorkbenchError: author or reason is empty.
     """
+    return _save(con, wf_or_text, author, reason, workspace, source, own_transaction, None)
+
+
+def _save(
+    con: duckdb.DuckDBPyConnection,
+    wf_or_text: Workflow | str,
+    author: str,
+    reason: str,
+    workspace: Workspace | None,
+    source: str,
+    own_transaction: bool,
+    restored_from: int | None,
+) -> WorkflowVersion:
     author, reason = author.strip(), reason.strip()
     if not author:
         raise WorkbenchError(
@@ -137,6 +152,16 @@ def save_version(
             if found is None:  # pragma: no cover - the insert above guarantees the row
                 raise RuntimeError(f"workflow version {wf.name} v{number} vanished")
             saved = found
+            detail: dict[str, Any] = {
+                "workflow": wf.name,
+                "version": number,
+                "reason": reason,
+                "sha256": sha,
+                "source": source,
+            }
+            if restored_from is not None:
+                detail["restored_from"] = f"v{restored_from}"
+            audit.record(con, "workflow_version", f"workflow {wf.name} v{number}", detail, author)
         if own_transaction:
             con.execute("COMMIT")
     except BaseException:
@@ -249,7 +274,8 @@ def restore_version(
     Returns the latest version unchanged when it already has that content.
     """
     old = get_version(con, name, version)
-    return save_version(con, old.yaml, author, reason, workspace, source=f"{name} v{old.version}")
+    source = f"{name} v{old.version}"
+    return _save(con, old.yaml, author, reason, workspace, source, True, old.version)
 
 
 def install_default(
