@@ -58,6 +58,15 @@ def test_every_problem_kind_documented(code):
         "draft",
         "audit verify",
         "audit show",
+        "run",
+        "mode",
+        "review list",
+        "review export",
+        "review import",
+        "gate",
+        "outbox",
+        "report monthly",
+        "demo shadow",
     ],
 )
 def test_every_cli_command_documented(command):

@@ -145,6 +145,7 @@ def _drafts(
     gateway: Gateway | None,
     on_result: Callable[[DraftResult, int, int], None] | None,
     should_stop: Callable[[], bool] | None,
+    actor: str,
 ) -> tuple[int | None, dict[str, DraftResult]]:
     if plan.proposed.empty:
         return None, {}
@@ -159,6 +160,7 @@ def _drafts(
         on_result=on_result,
         should_stop=should_stop,
         gateway=gateway,
+        actor=actor,
     )
     if report.summary.cancelled:
         raise WorkbenchError(
@@ -207,7 +209,16 @@ def run_workflow(
     pv = preview(con, wf, as_of)
     plan = plan_actions(pv.fired, history(con, wf.name), wf, version, as_of)
     draft_run_id, drafts = _drafts(
-        con, wf, pv, plan, version, settings or LLMSettings(), gateway, on_result, should_stop
+        con,
+        wf,
+        pv,
+        plan,
+        version,
+        settings or LLMSettings(),
+        gateway,
+        on_result,
+        should_stop,
+        actor.strip(),
     )
     fingerprint = data_version(con)
     when = (at or now()).replace(microsecond=0)
