@@ -1,0 +1,495 @@
+"""The review queue: filters, one fast table, the chosen action's detail with approve / edit /
+reject, and bulk decisions with a confirmation.
+
+Every decision goes through ``decide.record_decisions`` (all or nothing, audited). After a
+decision the next action in the table opens, so a reviewer can work down the queue with the
+keyboard: each decision is a form (Enter in a comment submits it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import pandas as pd
+import streamlit as st
+
+from workbench.errors import WorkbenchError
+from workbench.review import queue_view as qv
+from workbench.review import store
+from workbench.review.decide import DecisionInput, DecisionReport, record_decisions
+from workbench.review.stats import REASON_WORDS, REASONS
+from workbench.ui.bootstrap import Context
+from workbench.ui.errors import user_errors
+from workbench.ui.review_run import APPROVAL_PAGE, md_safe
+from workbench.workflow.describe import ROUTE_WORDS
+from workbench.workflow.model import Workflow
+from workbench.workflow.store import WorkflowVersion
+
+CURRENT = "rv:current"
+"""Session key: the action open in the detail pane (the "Action" picker)."""
+NEXT = "rv:next"  # the action to open on the next rerun, set after a decision
+SEEN = "rv:selected"  # the table selection of the previous rerun, to spot a new click
+LAST = "rv:last"  # the last DecisionReport, shown until the next decision
+BULK = "rv:bulk"  # a bulk decision waiting for its confirmation
+
+TABLE = {
+    "account_name": st.column_config.TextColumn("Account", pinned=True),
+    "route": st.column_config.TextColumn("Route"),
+    "held": st.column_config.CheckboxColumn("Held", help="The drafting checks held this draft"),
+    "segment": st.column_config.TextColumn("Segment"),
+    "arr": st.column_config.NumberColumn("ARR", format="$%,.0f"),
+    "assignee": st.column_config.TextColumn("Assignee"),
+    "run_id": st.column_config.NumberColumn("Run", format="%d"),
+    "as_of": st.column_config.DateColumn("As of"),
+    "sampled": st.column_config.CheckboxColumn("Sample", help="Sampled in autonomous mode"),
+    "subject": st.column_config.TextColumn("Draft subject", width="large"),
+    "reasons": st.column_config.TextColumn("Why it fired", width="large"),
+}
+VERB = {"approved": "Approve", "rejected": "Reject"}
+
+
+def _reason_words(reason: str) -> str:
+    return REASON_WORDS.get(reason, reason)
+
+
+def render(ctx: Context, wf: Workflow, version: WorkflowVersion, reviewer: str, runs: int) -> None:
+    """The whole queue section: the last decision, filters, table, bulk, one action."""
+    last_decision(ctx, wf)
+    pending = store.pending(ctx.con, wf.name)
+    if pending.empty:
+        _caught_up(runs)
+        return
+    _headline(pending)
+    view = _filtered(pending)
+    if view.empty:
+        st.info("No pending action matches these filters.", icon=":material/filter_alt_off:")
+        return
+    selected = _table(view)
+    _bulk(ctx, wf, version, reviewer, view, selected)
+    _detail(ctx, wf, version, reviewer, view, selected)
+
+
+def _caught_up(runs: int) -> None:
+    if not runs:
+        st.caption("The queue fills when a run proposes actions.")
+        return
+    st.success(
+        "**All caught up.** No proposed action is waiting for review. See what the reviews "
+        "add up to, and whether the autonomy gate passes, on **Approval & gate**; press "
+        "**Run now** for the next window.",
+        icon=":material/task_alt:",
+    )
+    st.page_link(APPROVAL_PAGE, label="Go to Approval & gate", icon=":material/verified:")
+
+
+def _headline(pending: pd.DataFrame) -> None:
+    counts = qv.queue_counts(pending)
+    routes = [f"{counts[r]:,} {r}" for r in ("automated", "human", "manager") if counts.get(r)]
+    text = f"**{counts['pending']:,} action{'s' * (counts['pending'] != 1)} waiting for review**"
+    text += f" ({', '.join(routes)})" if routes else ""
+    if counts["held"]:
+        text += f" · {counts['held']:,} held by the drafting checks"
+    st.markdown(text + ".")
+
+
+def _multiselect(label: str, options: Sequence[object], key: str) -> list[object]:
+    kept = [v for v in st.session_state.get(key, []) if v in options]
+    if kept != st.session_state.get(key, kept):
+        st.session_state[key] = kept  # a value left the queue: drop it from the filter
+    return list(st.multiselect(label, list(options), key=key, placeholder="Any"))
+
+
+def _filtered(pending: pd.DataFrame) -> pd.DataFrame:
+    options = qv.filter_options(pending)
+    cols = st.columns([1, 1, 1, 1, 2, 2])
+    with cols[0]:
+        routes = _multiselect("Route", options["route"], "rv:f-route")
+    with cols[1]:
+        segments = _multiselect("Segment", options["segment"], "rv:f-segment")
+    with cols[2]:
+        assignees = _multiselect("Assignee", options["assignee"], "rv:f-assignee")
+    with cols[3]:
+        runs = _multiselect("Run", options["run_id"], "rv:f-run")
+    with cols[4]:
+        text = st.text_input(
+            "Search",
+            key="rv:f-text",
+            placeholder="Account, id, draft text, reason…",
+            help="Case-insensitive, anywhere in the account, the draft or why it fired.",
+        )
+    with cols[5]:
+        sort = st.selectbox(
+            "Order", list(qv.SORT_WORDS), format_func=qv.SORT_WORDS.__getitem__, key="rv:sort"
+        )
+    f = qv.QueueFilter(
+        tuple(str(r) for r in routes),
+        tuple(str(s) for s in segments),
+        tuple(str(a) for a in assignees),
+        tuple(int(cast(int, r)) for r in runs),
+        text,
+    )
+    view = qv.sort_queue(qv.apply_filter(pending, f), cast(qv.Sort, sort))
+    if f.active:
+        st.caption(f"Showing {len(view):,} of {len(pending):,} pending actions.")
+    return view
+
+
+def _table(view: pd.DataFrame) -> list[str]:
+    """The queue as one table; returns the action keys of the selected rows."""
+    table = qv.queue_table(view)
+    keys = list(table["action_key"])
+    event = st.dataframe(
+        table,
+        column_order=list(TABLE),
+        column_config=TABLE,
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(table), 420),
+        selection_mode="multi-row",
+        on_select="rerun",
+        # Keyed by the rows shown, so a selection never points at rows that changed.
+        key=f"rv:table:{qv.table_key(keys)}",
+    )
+    rows = event.selection.rows if event is not None else []
+    st.caption(
+        "Click a row to open it below; tick rows to approve or reject them together. After "
+        "each decision the next action opens."
+    )
+    return [keys[i] for i in rows if 0 <= i < len(keys)]
+
+
+# --- bulk ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkRequest:
+    """A bulk decision waiting for its confirmation (the keys as they were when asked)."""
+
+    decision: str
+    reason: str | None
+    comment: str
+    keys: tuple[str, ...]
+    held: int
+
+
+def _bulk(
+    ctx: Context,
+    wf: Workflow,
+    version: WorkflowVersion,
+    reviewer: str,
+    view: pd.DataFrame,
+    selected: list[str],
+) -> None:
+    request = st.session_state.get(BULK)
+    waiting = isinstance(request, BulkRequest)
+    with st.expander("Bulk approve or reject", icon=":material/done_all:", expanded=waiting):
+        if isinstance(request, BulkRequest):
+            _confirm_bulk(ctx, wf, version, reviewer, request)
+            return
+        scope = st.radio(
+            "Apply to",
+            ["shown", "selected"],
+            format_func=lambda s: (
+                f"All {len(view):,} shown by the filters"
+                if s == "shown"
+                else f"The {len(selected):,} ticked rows"
+            ),
+            horizontal=True,
+            key="rv:bulk-scope",
+        )
+        decision = st.radio(
+            "Decision",
+            list(VERB),
+            format_func=VERB.__getitem__,
+            horizontal=True,
+            key="rv:bulk-decision",
+        )
+        reason = st.selectbox(
+            "Reason (required to reject)",
+            REASONS,
+            index=None,
+            format_func=_reason_words,
+            key="rv:bulk-reason",
+            placeholder="Choose the reason",
+        )
+        comment = st.text_input(
+            "Comment (optional, kept with each decision)", key="rv:bulk-comment"
+        )
+        keys = list(view["action_key"]) if scope == "shown" else selected
+        verb = VERB[str(decision)]
+        go = st.button(
+            f"{verb} {len(keys):,} action{'s' * (len(keys) != 1)}…",
+            key="rv:bulk-go",
+            disabled=not keys,
+            help="Shows the count and asks you to confirm before anything is recorded.",
+        )
+        if go:
+            with user_errors():
+                if not reviewer:
+                    raise WorkbenchError(
+                        "Say who is reviewing.", "Fill in your name at the top of the page."
+                    )
+                if decision == "rejected" and reason is None:
+                    raise WorkbenchError(
+                        "Choose a reason for the rejections.",
+                        "Every rejection carries one of the structured reasons.",
+                    )
+                held = int(view.loc[view["action_key"].isin(keys), "held"].sum())
+                st.session_state[BULK] = BulkRequest(
+                    str(decision),
+                    str(reason) if decision == "rejected" and reason else None,
+                    comment,
+                    tuple(keys),
+                    held,
+                )
+                st.rerun()
+
+
+def _confirm_bulk(
+    ctx: Context, wf: Workflow, version: WorkflowVersion, reviewer: str, request: BulkRequest
+) -> None:
+    n = len(request.keys)
+    verb = VERB[request.decision]
+    text = f"**{verb} {n:,} action{'s' * (n != 1)} as {reviewer or '(no name)'}?**"
+    if request.reason:
+        text += f" Reason: {_reason_words(request.reason)}."
+    if request.held and request.decision == "approved":
+        text += (
+            f" {request.held:,} of them {'were' if request.held != 1 else 'was'} held by the "
+            "drafting checks."
+        )
+    text += " Each decision is recorded with your name and goes into the audit log."
+    st.warning(md_safe(text), icon=":material/help:")
+    row = st.container(horizontal=True)
+    yes = row.button(f"Yes, {verb.lower()} {n:,}", type="primary", key="rv:bulk-confirm")
+    no = row.button("Cancel", key="rv:bulk-cancel")
+    if no:
+        st.session_state.pop(BULK, None)
+        # The bulk form was not drawn while confirming, so its values are gone: put them back.
+        st.session_state["rv:bulk-decision"] = request.decision
+        st.session_state["rv:bulk-reason"] = request.reason
+        st.session_state["rv:bulk-comment"] = request.comment
+        st.rerun()
+    if yes:
+        st.session_state.pop(BULK, None)
+        items = [
+            DecisionInput(k, request.decision, reason=request.reason, comment=request.comment)
+            for k in request.keys
+        ]
+        with user_errors():
+            _record(ctx, wf, version, reviewer, items, None)
+
+
+# --- one action ------------------------------------------------------------------------
+
+
+def _current(view: pd.DataFrame, selected: list[str]) -> str:
+    """Set the action to open before the picker is drawn: a new click, else the next one."""
+    keys = list(view["action_key"])
+    following = st.session_state.pop(NEXT, None)
+    clicked = qv.newly_selected(selected, st.session_state.get(SEEN, []))
+    st.session_state[SEEN] = selected
+    if clicked is not None:
+        st.session_state[CURRENT] = clicked
+    elif following in keys:
+        st.session_state[CURRENT] = following
+    if st.session_state.get(CURRENT) not in keys:
+        st.session_state[CURRENT] = keys[0]
+    return str(st.session_state[CURRENT])
+
+
+def _detail(
+    ctx: Context,
+    wf: Workflow,
+    version: WorkflowVersion,
+    reviewer: str,
+    view: pd.DataFrame,
+    selected: list[str],
+) -> None:
+    st.markdown("#### One action")
+    _current(view, selected)
+    keys = list(view["action_key"])
+    labels = {
+        str(r.action_key): f"{r.account_name} ({r.account_id}) · {r.route} · run {r.run_id}"
+        for r in view.itertuples()
+    }
+    top = st.container(horizontal=True, vertical_alignment="bottom")
+    with top:
+        key = str(
+            st.selectbox(
+                "Action",
+                keys,
+                format_func=labels.__getitem__,
+                key=CURRENT,
+                help="Type to search. The table's order; a click on a row opens it here.",
+            )
+        )
+        at = keys.index(key)
+        if st.button("Previous", icon=":material/arrow_back:", key="rv:prev", disabled=at == 0):
+            st.session_state[NEXT] = keys[at - 1]
+            st.rerun()
+        if st.button(
+            "Next", icon=":material/arrow_forward:", key="rv:skip", disabled=at == len(keys) - 1
+        ):
+            st.session_state[NEXT] = keys[at + 1]
+            st.rerun()
+    st.caption(f"{at + 1:,} of {len(keys):,} shown.")
+    row = view.iloc[at]
+    following = qv.next_after(keys, key)
+    _flags(row)
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        _draft(row)
+    with right:
+        if not reviewer:
+            st.warning(
+                "Fill in your name at the top of the page to decide: every decision carries it.",
+                icon=":material/badge:",
+            )
+        _decide(ctx, wf, version, reviewer, row, following)
+
+
+def _flags(row: pd.Series) -> None:
+    facts = [str(row["account_id"])]
+    if isinstance(row["segment"], str):
+        facts.append(row["segment"])
+    if pd.notna(row["arr"]):
+        facts.append(f"ARR ${float(row['arr']):,.0f}")
+    if isinstance(row["assignee"], str):
+        facts.append(f"assignee {row['assignee']}")
+    facts.append(f"{row['action_type']}")
+    facts.append(f"run {row['run_id']} as of {pd.Timestamp(row['as_of']):%Y-%m-%d}")
+    st.markdown(md_safe(f"##### {row['account_name']}"))
+    st.caption(md_safe(" · ".join(facts)))
+    if bool(row["held"]):
+        st.error(
+            "**Held: needs a person.** The drafting checks held this draft (a policy check "
+            "failed, or there was no usable draft). Read it closely; edit it, or reject it if "
+            "it should not go out.",
+            icon=":material/front_hand:",
+        )
+    route = str(row["route"])
+    if route != "automated":
+        st.info(
+            f"Route **{route}**: {ROUTE_WORDS.get(route, route)}. This review counts in the "
+            "metrics, not toward the autonomy gate (which counts automated-route reviews).",
+            icon=":material/person:",
+        )
+    if bool(row["sampled"]):
+        st.caption(
+            "Sampled in autonomous mode: this review checks the workflow still clears the bar; "
+            "approved, it joins the outbox."
+        )
+
+
+def _draft(row: pd.Series) -> None:
+    lines = qv.reason_lines(row["reasons"])
+    if lines:
+        st.markdown("**Why it fired**\n" + "\n".join(f"- {md_safe(x)}" for x in lines))
+    st.markdown(f"**Subject:** {md_safe(str(row['subject'])) or '_(none)_'}")
+    st.code(str(row["body"]) or "(empty)", language=None, wrap_lines=True)
+
+
+def _decide(
+    ctx: Context,
+    wf: Workflow,
+    version: WorkflowVersion,
+    reviewer: str,
+    row: pd.Series,
+    following: str | None,
+) -> None:
+    key = str(row["action_key"])
+    approve, edit, reject = st.tabs(["Approve", "Edit", "Reject"])
+    with approve:
+        with st.form("rv:approve-form", border=False, enter_to_submit=True):
+            comment = st.text_input("Comment (optional)", key=f"rv:approve-comment:{key}")
+            go = st.form_submit_button(
+                "Approve and next", type="primary", icon=":material/check:", key="rv:approve"
+            )
+        if go:
+            with user_errors():
+                item = DecisionInput(key, "approved", comment=comment)
+                _record(ctx, wf, version, reviewer, [item], following)
+    with edit:
+        with st.form("rv:edit-form", border=False):
+            subject = st.text_area(
+                "Subject", value=str(row["subject"]), height=68, key=f"rv:subject:{key}"
+            )
+            body = st.text_area("Body", value=str(row["body"]), height=260, key=f"rv:body:{key}")
+            comment = st.text_input("Comment (optional)", key=f"rv:edit-comment:{key}")
+            buttons = st.container(horizontal=True)
+            with buttons:
+                look = st.form_submit_button("Preview changes", key="rv:edit-preview")
+                save = st.form_submit_button(
+                    "Save edit and next", type="primary", icon=":material/save:", key="rv:edit-save"
+                )
+        if look:
+            _edit_preview(qv.edit_preview(str(row["subject"]), str(row["body"]), subject, body))
+        if save:
+            with user_errors():
+                item = DecisionInput(key, "edited", comment=comment, subject=subject, body=body)
+                _record(ctx, wf, version, reviewer, [item], following)
+    with reject:
+        with st.form("rv:reject-form", border=False, enter_to_submit=True):
+            reason = st.selectbox(
+                "Reason",
+                REASONS,
+                index=None,
+                format_func=_reason_words,
+                key=f"rv:reason:{key}",
+                placeholder="Choose the reason",
+            )
+            comment = st.text_input("Comment (optional)", key=f"rv:reject-comment:{key}")
+            go = st.form_submit_button("Reject and next", icon=":material/close:", key="rv:reject")
+        if go:
+            with user_errors():
+                item = DecisionInput(key, "rejected", reason=reason, comment=comment)
+                _record(ctx, wf, version, reviewer, [item], following)
+
+
+def _edit_preview(p: qv.EditPreview) -> None:
+    st.markdown(p.sentence())
+    if p.changed:
+        st.code(p.diff, language="diff")
+
+
+def _record(
+    ctx: Context,
+    wf: Workflow,
+    version: WorkflowVersion,
+    reviewer: str,
+    items: list[DecisionInput],
+    following: str | None,
+) -> None:
+    report = record_decisions(
+        ctx.con, wf, items, reviewer=reviewer, source="app", version=version.version
+    )
+    st.session_state[LAST] = report
+    if following is not None:
+        st.session_state[NEXT] = following
+    st.rerun()
+
+
+def last_decision(ctx: Context, wf: Workflow) -> None:
+    """What the last decision recorded; a pause it caused, loudly; an edit's stored diff."""
+    report = st.session_state.get(LAST)
+    if not isinstance(report, DecisionReport):
+        return
+    if report.pause is not None and report.pause.paused is not None:
+        st.error(md_safe(report.sentence()), icon=":material/pause_circle:")
+        st.page_link(APPROVAL_PAGE, label="See why on Approval & gate", icon=":material/verified:")
+    else:
+        st.success(md_safe(report.sentence()), icon=":material/check_circle:")
+    st.caption(md_safe(f"Autonomy gate: {report.gate.sentence}."))
+    if report.recorded == 1 and report.by_decision.get("edited"):
+        done = store.reviewed(ctx.con, wf.name)
+        hit = done[done["action_key"] == report.keys[0]]
+        if not hit.empty and isinstance(hit.iloc[0]["diff"], str):
+            stored = hit.iloc[0]
+            st.markdown(
+                f"Stored edit: edit distance **{int(stored['edit_distance']):,}** characters "
+                f"({float(stored['edit_ratio']):.0%} of the draft)."
+            )
+            st.code(str(stored["diff"]), language="diff")
