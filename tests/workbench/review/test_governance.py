@@ -1,0 +1,534 @@
+"""The monthly review pack (empty and busy workspaces) and the all-or-nothing rollback."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from workbench import audit
+from workbench.errors import NotFound, WorkbenchError
+from workbench.review import store
+from workbench.review.control import change_mode, current_mode
+from workbench.review.decide import DecisionInput, record_decisions
+from workbench.review.governance import (
+    build_pack,
+    month_bounds,
+    month_options,
+    outcome_class,
+    outcomes_so_far,
+    rollback,
+)
+from workbench.review.runs import run_workflow
+from workbench.storage.workspace import Workspace, connect
+from workbench.workflow import store as versions
+from workbench.workflow.facts import default_as_of
+from workbench.workflow.model import Workflow
+
+MONTH = "2026-11"
+RUN_1 = datetime(2026, 11, 3, 9, 0)
+RUN_2 = datetime(2026, 11, 10, 9, 0)
+LATE = datetime(2026, 12, 2, 9, 0)  # a decision in the next month
+
+
+@dataclass(frozen=True)
+class Busy:
+    con: duckdb.DuckDBPyConnection
+    wf: Workflow
+    decided: dict[str, str]  # action key -> decision (November only)
+
+
+def _shadow_period(con: duckdb.DuckDBPyConnection) -> None:
+    """Shadow mode, two weekly runs in November, decisions in November and one in December,
+    then a second workflow version (threshold 55)."""
+    v1 = versions.latest(con)
+    assert v1 is not None
+    wf = v1.workflow
+    change_mode(con, wf, "shadow", actor="Ana", reason="Start the shadow period", at=RUN_1)
+    as_of = default_as_of(con)
+    run_workflow(con, wf, 1, as_of - timedelta(days=7), actor="Ana", at=RUN_1)
+    queue = list(store.pending(con, wf.name)["action_key"])
+    items = [
+        DecisionInput(queue[0], "approved"),
+        DecisionInput(queue[1], "approved"),
+        DecisionInput(queue[2], "approved", subject="Shorter subject"),  # stored as edited
+        DecisionInput(queue[3], "rejected", reason="tone", comment="Too blunt"),
+        DecisionInput(queue[4], "rejected", reason="wrong_timing", comment="After the QBR"),
+    ]
+    record_decisions(con, wf, items, reviewer="Dana", at=RUN_1 + timedelta(hours=2))
+    run_workflow(con, wf, 1, as_of, actor="Ana", at=RUN_2)
+    record_decisions(
+        con, wf, [DecisionInput(queue[5], "rejected", reason="policy")], reviewer="Lee", at=LATE
+    )
+    versions.save_version(con, v1.yaml.replace("value: 60", "value: 55"), "Ana", "Threshold 55")
+
+
+@pytest.fixture(scope="session")
+def prepared_busy(prepared_book: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A closed workspace after the shadow period above, made once."""
+    root = tmp_path_factory.mktemp("governance_book") / "ws"
+    shutil.copytree(prepared_book, root)
+    con = connect(Workspace(root))
+    _shadow_period(con)
+    con.close()
+    return root
+
+
+@pytest.fixture
+def busy(prepared_busy: Path, tmp_path: Path):
+    root = tmp_path / "busy"
+    shutil.copytree(prepared_busy, root)
+    con = connect(Workspace(root))
+    v1 = versions.get_version(con, "Senior CSM for at-risk renewals", 1)
+    done = store.reviewed(con, v1.name)
+    november = done[done["decided_at"] < datetime(2026, 12, 1)]
+    yield Busy(
+        con, v1.workflow, dict(zip(november["action_key"], november["decision"], strict=True))
+    )
+    con.close()
+
+
+@pytest.fixture
+def empty_con(tmp_path):
+    con = connect(Workspace(tmp_path / "empty"))
+    yield con
+    con.close()
+
+
+# --- the month -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-13", "Nov", "2026-1", "2026-00", "", "0000-05", "26-11", "2026-11-01"]
+)
+def test_a_month_that_is_not_yyyy_mm_is_refused_in_words(text):
+    with pytest.raises(WorkbenchError) as err:
+        month_bounds(text)
+    assert f"'{text}' is not a month" in err.value.message
+    assert "YYYY-MM" in err.value.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2026-11", date(2026, 11, 1), date(2026, 12, 1)),
+        ("2026-12", date(2026, 12, 1), date(2027, 1, 1)),
+        (" 2027-02 ", date(2027, 2, 1), date(2027, 3, 1)),
+    ],
+)
+def test_month_bounds(text, start, end):
+    assert month_bounds(text) == (start, end)
+
+
+def test_build_pack_checks_the_month_first(empty_con):
+    with pytest.raises(WorkbenchError, match="'Nov' is not a month"):
+        build_pack(empty_con, None, "Nov")
+
+
+def test_month_options_run_from_this_month_back_to_the_first_activity(busy):
+    options = month_options(busy.con, today=date(2027, 1, 15))
+    assert options[:3] == ["2027-01", "2026-12", "2026-11"]
+    first = min(min(v.saved_at for v in versions.list_versions(busy.con)).date(), RUN_1.date())
+    assert options[-1] == first.strftime("%Y-%m")
+    assert options == sorted(options, reverse=True) and len(set(options)) == len(options)
+
+
+# --- an empty workspace ----------------------------------------------------------------
+
+
+def test_an_empty_workspace_says_what_is_missing_in_every_section(empty_con):
+    pack = build_pack(empty_con, None, MONTH)
+    assert pack.empty and pack.workflow_name is None and pack.version is None
+    assert pack.mode == "draft" and pack.gate is None
+    assert "no workflow" in pack.gate_sentence
+    for section in ("workflow", "policy", "runs", "approval", "gate", "rejected", "outbox"):
+        assert "Workflow page" in pack.notes[section], section
+    assert pack.notes["outcomes"].startswith("No outcomes yet")
+    assert pack.notes["rollback"] == "There is no workflow, so there is nothing to roll back."
+    assert "playbook example on the Workflow page" in pack.next_steps[0]
+    for frame in (
+        pack.runs,
+        pack.approval,
+        pack.gate_history,
+        pack.rejected,
+        pack.outbox,
+        pack.outcomes,
+    ):
+        assert frame.empty and len(frame.columns) > 0
+    assert pack.audit.ok and pack.audit.entries == 0
+    assert pack.rollback.target is None and pack.rollback.choices == ()
+    figures = {f.label: f.value for f in pack.summary()}
+    assert figures["Runs in the month"] == 0 and figures["Decisions in the month"] == 0
+    assert figures["Approval rate in the month"] is None
+
+
+def test_an_unknown_workflow_is_named(busy):
+    with pytest.raises(NotFound, match="No workflow named 'nope'") as err:
+        build_pack(busy.con, "nope", MONTH)
+    assert busy.wf.name in err.value.hint
+
+
+def test_sample_book_before_any_run_points_to_shadow_mode(book_copy):
+    _, con = book_copy
+    pack = build_pack(con, None, MONTH)
+    assert not pack.empty and pack.mode == "draft"
+    assert "Start shadow mode" in pack.next_steps[0]
+    assert "No runs in 2026-11" in pack.notes["runs"]
+    assert "only version" in pack.rollback.why and pack.rollback.target is None
+
+
+# --- a busy workspace ------------------------------------------------------------------
+
+
+def test_the_pack_holds_the_version_policy_and_mode(busy):
+    pack = build_pack(busy.con, busy.wf.name, MONTH)
+    assert pack.version is not None and pack.version.version == 2
+    assert (pack.version.author, pack.version.reason) == ("Ana", "Threshold 55")
+    assert "value: 55" in pack.version.yaml
+    words = dict(pack.policy_words)
+    assert words["When"].startswith("Runs after each data refresh")
+    assert any("health score below 55" in t for p, t in pack.policy_words if p == "Fires when")
+    assert "policy" not in pack.notes
+    assert pack.mode == "shadow"
+    assert list(pack.mode_changes["to"]) == ["shadow"]
+    assert pack.mode_changes["by"].iloc[0] == "Ana"
+
+
+def test_runs_and_action_counts_of_the_month(busy):
+    pack = build_pack(busy.con, None, MONTH)
+    runs = store.runs(busy.con, busy.wf.name)
+    assert list(pack.runs["run"]) == sorted(runs["run_id"])
+    figures = {f.label: f.value for f in pack.counts}
+    assert figures["Runs in the month"] == 2
+    assert figures["Actions proposed"] == int(runs["proposed"].sum())
+    assert figures["Sent to review"] == int(runs["to_review"].sum())
+    assert figures["Sent to the outbox"] == 0
+    skipped = sum(v for k, v in figures.items() if isinstance(k, str) and k.startswith("Skipped:"))
+    assert skipped == int(runs["skipped"].sum()) > 0
+    # December has no runs; its pack says so.
+    later = build_pack(busy.con, None, "2026-12")
+    assert later.runs.empty and "No runs in 2026-12" in later.notes["runs"]
+
+
+def test_approval_in_the_month_and_to_its_end(busy):
+    nov = build_pack(busy.con, None, MONTH)
+    dec = build_pack(busy.con, None, "2026-12")
+    assert nov.metrics_month.reviewed == 5 and nov.metrics_total.reviewed == 5
+    assert dec.metrics_month.reviewed == 1 and dec.metrics_total.reviewed == 6
+    overall = nov.approval[
+        (nov.approval["breakdown"] == "overall") & (nov.approval["period"] == MONTH)
+    ]
+    row = overall.iloc[0]
+    assert (
+        row["reviewed"],
+        row["approved as-is"],
+        row["approved after edit"],
+        row["rejected"],
+    ) == (5, 2, 1, 2)
+    assert row["approval rate"] == pytest.approx(0.6)
+    assert row["low (95%)"] < 0.6 < row["high (95%)"]
+    assert {"route", "reviewer", "week"} <= set(nov.approval["breakdown"])
+    reasons = nov.reasons.set_index("reason")
+    assert (
+        reasons.loc["tone", "in the month"] == 1
+        and reasons.loc["wrong timing", "in the month"] == 1
+    )
+    assert reasons.loc["policy", "in the month"] == 0
+    assert dec.reasons.set_index("reason").loc["policy", "to the end of the month"] == 1
+
+
+def test_gate_now_and_its_history_in_the_month(busy):
+    pack = build_pack(busy.con, None, MONTH)
+    assert pack.gate is not None and pack.gate.status == "not_enough_reviews"
+    events = list(pack.gate_history["event"])
+    assert events == ["mode_change", "run", "review", "run"]
+    assert pack.gate_history["checked at"].min() >= datetime(2026, 11, 1)
+    assert not pack.gate_history["passes"].any()
+
+
+def test_rejected_samples_name_account_reason_comment_reviewer_and_subject(busy):
+    pack = build_pack(busy.con, None, MONTH)
+    assert pack.rejected_total == 2 and len(pack.rejected) == 2
+    rejected = [k for k, d in busy.decided.items() if d == "rejected"]
+    actions = store.actions(busy.con, busy.wf.name).set_index("action_key").loc[rejected]
+    assert set(pack.rejected["account"]) == set(actions["account_name"])
+    assert set(pack.rejected["draft subject"]) == set(actions["subject"])
+    assert set(pack.rejected["reason"]) == {"tone", "wrong timing"}
+    assert set(pack.rejected["comment"]) == {"Too blunt", "After the QBR"}
+    assert set(pack.rejected["reviewer"]) == {"Dana"}
+
+
+def test_the_rejected_sample_keeps_at_most_twenty(book_copy):
+    _, con = book_copy
+    v1 = versions.latest(con)
+    assert v1 is not None
+    change_mode(con, v1.workflow, "shadow", actor="Ana", reason="go", at=RUN_1)
+    run_workflow(con, v1.workflow, 1, default_as_of(con), actor="Ana", at=RUN_1)
+    queue = list(store.pending(con, v1.name)["action_key"])
+    items = [DecisionInput(k, "rejected", reason="tone") for k in queue[:25]]
+    record_decisions(con, v1.workflow, items, reviewer="Dana", at=RUN_1)
+    pack = build_pack(con, None, MONTH)
+    assert pack.rejected_total == 25 and len(pack.rejected) == 20
+
+
+def test_outbox_counts_and_the_audit_chain(busy):
+    pack = build_pack(busy.con, None, MONTH)
+    assert pack.outbox.empty and "autonomous mode" in pack.notes["outbox"]
+    assert pack.audit.ok and pack.audit.entries == len(audit.entries(busy.con))
+    assert "audit" not in pack.notes
+
+
+def test_a_tampered_audit_log_is_named_in_the_pack(busy):
+    busy.con.execute("UPDATE wb.audit_log SET subject = 'edited' WHERE seq = 2")
+    pack = build_pack(busy.con, None, MONTH)
+    assert not pack.audit.ok
+    assert len(pack.audit_problems) >= 1 and 2 in set(pack.audit_problems["entry"])
+    assert "Audit log page" in pack.notes["audit"]
+
+
+def test_outcomes_count_renewals_and_churn_by_decision(busy):
+    con = busy.con
+    acts = store.actions(con, busy.wf.name)
+    approved = next(k for k, d in busy.decided.items() if d == "approved")
+    rejected = next(k for k, d in busy.decided.items() if d == "rejected")
+    account = dict(zip(acts["action_key"], acts["account_id"], strict=True))
+    pending = next(
+        k
+        for k, a, s in zip(acts["action_key"], acts["account_id"], acts["status"], strict=True)
+        if s == "pending" and a not in {account[approved], account[rejected]}
+    )
+    con.execute("DELETE FROM outcomes")
+    planted = [
+        (approved, 30, "Renewed"),
+        (rejected, 20, "Churned"),
+        (rejected, 400, "Renewed"),  # a later renewal: only the first one after counts
+        (pending, 10, "Downgraded"),
+        (pending, -30, "Churned"),  # before the actions: an outcome of none of them
+    ]
+    expected: Counter[tuple[str, str]] = Counter()
+    for key, days, outcome in planted:
+        mine = acts[acts["account_id"] == account[key]]
+        when = mine["as_of"].max() + timedelta(days=days)
+        con.execute(
+            "INSERT INTO outcomes (account_id, renewal_date, outcome) VALUES (?, ?, ?)",
+            [account[key], when, outcome],
+        )
+        if days in (30, 20, 10):  # the first outcome on or after every action of the account
+            for status in mine["status"]:
+                expected[(status, outcome_class(outcome))] += 1
+    got = outcomes_so_far(con, busy.wf.name)
+    assert got is not None
+    table = got.set_index("decision")
+    counted: Counter[tuple[str, str]] = Counter()
+    for decision, row in table.iterrows():
+        for column, cls in (
+            ("renewed", "renewed"),
+            ("churned", "churned"),
+            ("other outcome", "other"),
+        ):
+            if row[column]:
+                counted[(str(decision), cls)] += int(row[column])
+    assert counted == expected
+    assert expected[("approved", "renewed")] >= 1 and expected[("rejected", "churned")] >= 1
+    assert expected[("pending", "other")] >= 1
+    assert int(table["actions with an outcome"].sum()) == sum(expected.values())
+    assert list(table.index) == [
+        d for d in ("approved", "edited", "rejected", "pending") if d in table.index
+    ]
+    assert "outcomes" not in build_pack(con, None, MONTH).notes
+
+
+def test_no_outcomes_yet_without_an_outcomes_table_or_matching_rows(busy):
+    busy.con.execute("DELETE FROM outcomes")
+    pack = build_pack(busy.con, None, MONTH)
+    assert pack.outcomes.empty and pack.notes["outcomes"].startswith("No outcomes yet")
+    busy.con.execute("DROP TABLE outcomes")
+    assert outcomes_so_far(busy.con, busy.wf.name) is None
+    assert "Import them on the Data page" in build_pack(busy.con, None, MONTH).notes["outcomes"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("Renewed", "renewed"), ("renewal", "renewed"), ("Churned", "churned"), ("lost", "churned")]
+    + [("Downgraded", "other"), (None, "other")],
+)
+def test_outcome_class(value, expected):
+    assert outcome_class(value) == expected
+
+
+# --- the rollback plan -----------------------------------------------------------------
+
+
+def test_the_plan_falls_back_to_the_previous_version(busy):
+    plan = build_pack(busy.con, None, MONTH).rollback
+    assert (plan.current, plan.target) == (2, 1)
+    assert "No earlier version ran with the gate passing" in plan.why
+    assert [n for n, _ in plan.choices] == [1]
+    text = " ".join(plan.steps)
+    for words in (
+        "as v3",
+        "nothing is deleted",
+        "rolled back",
+        "Pending actions stay",
+        "Shadow mode must start again",
+    ):
+        assert words in text
+
+
+def test_the_plan_prefers_the_latest_version_that_ran_with_the_gate_passing(book_copy):
+    _, con = book_copy
+    v1 = versions.latest(con)
+    assert v1 is not None
+    lenient = v1.yaml.replace("min_reviews: 30", "min_reviews: 1").replace(
+        "rule: wilson_lower", "rule: point"
+    )
+    v2 = versions.save_version(con, lenient, "Ana", "Lenient gate")
+    wf = v2.workflow
+    change_mode(con, wf, "shadow", actor="Ana", reason="go", at=RUN_1)
+    run_workflow(con, wf, 2, default_as_of(con), actor="Ana", at=RUN_1)
+    auto = store.pending(con, wf.name)
+    auto = auto[auto["route"] == "automated"]["action_key"]
+    record_decisions(
+        con, wf, [DecisionInput(k, "approved") for k in auto], reviewer="Dana", at=RUN_1
+    )
+    run_workflow(con, wf, 2, default_as_of(con), actor="Ana", at=RUN_2)  # the gate passes here
+    versions.save_version(con, lenient.replace("value: 60", "value: 55"), "Ana", "v3")
+    versions.save_version(con, lenient.replace("value: 60", "value: 50"), "Ana", "v4")
+    plan = build_pack(con, None, MONTH).rollback
+    assert (plan.current, plan.target) == (4, 2)
+    assert "v2 is the latest earlier version that ran" in plan.why
+    assert [n for n, _ in plan.choices] == [3, 2, 1]
+
+
+# --- rollback --------------------------------------------------------------------------
+
+
+def _state(con: duckdb.DuckDBPyConnection, name: str):
+    return (
+        [(v.version, v.sha256) for v in versions.list_versions(con, name)],
+        store.mode_changes(con, name).to_dict("records"),
+        len(audit.entries(con)),
+        audit.head(con),
+        len(store.pending(con, name)),
+    )
+
+
+def test_rollback_restores_sets_rolled_back_and_logs_it_in_one_go(busy):
+    con, name = busy.con, busy.wf.name
+    pending = len(store.pending(con, name))
+    v1 = versions.get_version(con, name, 1)
+    result = rollback(con, name, 1, actor="Ana", reason="55 sent too many accounts")
+    assert (result.from_version, result.restored, result.new_version) == (2, 1, 3)
+    assert (result.mode_before, result.mode_after) == ("shadow", "rolled_back")
+    assert "back to v1" in result.sentence() and "v3" in result.sentence()
+    v3 = versions.latest(con, name)
+    assert v3 is not None and v3.version == 3 and v3.sha256 == v1.sha256
+    assert v3.author == "Ana" and "55 sent too many accounts" in v3.reason
+    assert [v.version for v in versions.list_versions(con, name)] == [3, 2, 1]  # nothing deleted
+    assert current_mode(con, name) == "rolled_back"
+    change = store.mode_changes(con, name).iloc[-1]
+    assert (change["from_mode"], change["to_mode"], change["actor"]) == (
+        "shadow",
+        "rolled_back",
+        "Ana",
+    )
+    assert int(change["workflow_version"]) == 3
+    log = audit.entries(con)
+    last = log.iloc[-1]
+    assert last["kind"] == "rollback" and int(last["seq"]) == result.audit_seq
+    assert '"restored_version":1' in last["detail"] and '"new_version":3' in last["detail"]
+    assert list(log["kind"].iloc[-2:]) == ["mode_change", "rollback"]
+    assert audit.verify(con).ok
+    assert len(store.pending(con, name)) == pending  # pending actions stay reviewable
+    pack = build_pack(con, None, MONTH)
+    assert pack.mode == "rolled_back" and "start shadow mode again" in pack.next_steps[0]
+
+
+def test_a_failure_leaves_versions_modes_and_audit_unchanged(busy, monkeypatch):
+    con, name = busy.con, busy.wf.name
+    before = _state(con, name)
+    real = audit.record
+
+    def failing(con_, kind, *args, **kwargs):
+        if kind == "rollback":
+            raise RuntimeError("disk full")
+        return real(con_, kind, *args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        rollback(con, name, 1, actor="Ana", reason="undo")
+    monkeypatch.undo()
+    assert _state(con, name) == before
+    assert current_mode(con, name) == "shadow"
+    assert audit.verify(con).ok
+    # And the connection is usable: the same rollback then succeeds.
+    assert rollback(con, name, 1, actor="Ana", reason="undo").new_version == 3
+
+
+def test_in_draft_mode_rollback_restores_and_records_without_a_mode_change(book_copy):
+    _, con = book_copy
+    v1 = versions.latest(con)
+    assert v1 is not None
+    versions.save_version(con, v1.yaml.replace("value: 60", "value: 55"), "Ana", "55")
+    result = rollback(con, v1.name, 1, actor="Ana", reason="back")
+    assert (result.mode_before, result.mode_after, result.new_version) == ("draft", "draft", 3)
+    assert current_mode(con, v1.name) == "draft" and store.mode_changes(con, v1.name).empty
+    assert audit.entries(con).iloc[-1]["kind"] == "rollback"
+    assert "mode stays draft" in result.sentence()
+
+
+def test_a_second_rollback_keeps_the_rolled_back_mode(busy):
+    con, name = busy.con, busy.wf.name
+    rollback(con, name, 1, actor="Ana", reason="undo")
+    again = rollback(con, name, 2, actor="Ana", reason="redo")
+    assert (again.mode_before, again.mode_after, again.new_version) == (
+        "rolled_back",
+        "rolled_back",
+        4,
+    )
+    assert len(store.mode_changes(con, name)) == 2
+
+
+@pytest.mark.parametrize(
+    ("version", "actor", "reason", "words"),
+    [
+        (2, "Ana", "x", "v2 is the current version"),
+        (9, "Ana", "x", "has no version 9"),
+        (1, " ", "x", "Say who is rolling back"),
+        (1, "Ana", " ", "Say why the workflow is rolled back"),
+    ],
+)
+def test_rollback_refusals_change_nothing(busy, version, actor, reason, words):
+    before = _state(busy.con, busy.wf.name)
+    with pytest.raises(WorkbenchError, match=words):
+        rollback(busy.con, busy.wf.name, version, actor=actor, reason=reason)
+    assert _state(busy.con, busy.wf.name) == before
+
+
+def test_rollback_to_a_version_with_the_current_content_is_refused(busy):
+    rollback(busy.con, busy.wf.name, 1, actor="Ana", reason="undo")  # v3 = v1's content
+    with pytest.raises(WorkbenchError, match="same content as the current v3"):
+        rollback(busy.con, busy.wf.name, 1, actor="Ana", reason="again")
+    assert build_pack(busy.con, None, MONTH).rollback.choices == (
+        (2, versions.get_version(busy.con, busy.wf.name, 2).label),
+    )
+
+
+def test_rollback_of_an_unknown_workflow(busy):
+    with pytest.raises(NotFound, match="No workflow named 'nope'"):
+        rollback(busy.con, "nope", 1, actor="Ana", reason="x")
+
+
+def test_rollback_mirrors_the_new_version_to_files(book_copy):
+    ws, con = book_copy
+    v1 = versions.latest(con)
+    assert v1 is not None
+    versions.save_version(con, v1.yaml.replace("value: 60", "value: 55"), "Ana", "55")
+    rollback(con, v1.name, 1, actor="Ana", reason="back", workspace=ws)
+    current = ws.root / "workflows" / versions.slug(v1.name) / "current.yaml"
+    assert current.read_text().rstrip("\n") == v1.yaml.rstrip("\n")
