@@ -25,7 +25,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from workbench.export.tabular import DATE_FORMAT, DATETIME_FORMAT, FLOAT_FORMAT, neutralise
-from workbench.review.governance import PERCENT_COLUMNS, Figure, MonthlyPack
+from workbench.review.governance import Figure, MonthlyPack
+from workbench.review.pack_tables import PERCENT_COLUMNS
 
 PERCENT_FORMAT = "0.0%"
 SHEETS = (

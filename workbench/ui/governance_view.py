@@ -10,8 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from workbench.export.monthly_pack import monthly_pack_html, monthly_pack_xlsx
-from workbench.review.governance import MonthlyPack, build_pack, month_options, rollback
+from workbench.review.governance import MonthlyPack, build_pack, month_options
 from workbench.review.modes import MODE_WORDS
+from workbench.review.rollback import rollback
 from workbench.ui.approval_view import rate_chart
 from workbench.ui.bootstrap import Context
 from workbench.ui.downloads import download_button
