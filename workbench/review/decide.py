@@ -120,7 +120,7 @@ def _check(
     if keys:
         rows = con.execute(
             "SELECT a.action_key, a.workflow_name, a.destination, a.subject, a.body, a.sampled, "
-            "a.mode, r.reviewer, r.decided_at, r.decision FROM wb.actions a "
+            "a.mode, r.reviewer, r.decided_at, r.decision, a.route FROM wb.actions a "
             "LEFT JOIN wb.reviews r USING (action_key) WHERE list_contains(?, a.action_key)",
             [keys],
         ).fetchall()
@@ -226,12 +226,16 @@ def record_decisions(
             )
             counts[decision] += 1
             sample = bool(row[5]) and row[6] == "autonomous"
-            if sample and decision != "rejected":
+            # An autonomous run's automated action that went to review (a sample, or a
+            # draft the checks held) joins the outbox once approved, with the edits.
+            acts = row[6] == "autonomous" and row[10] == "automated"
+            if acts and decision != "rejected":
                 con.execute(
                     "INSERT INTO wb.outbox SELECT action_key, ?, run_id, workflow_name, "
-                    "account_id, account_name, action_type, assignee, ?, ?, 'approved_sample' "
+                    "account_id, account_name, action_type, assignee, ?, ?, ? "
                     "FROM wb.actions WHERE action_key = ?",
-                    [when, subject, body, item.action_key],
+                    [when, subject, body, "approved_sample" if sample else "approved_held"]
+                    + [item.action_key],
                 )
                 to_outbox += 1
             audit.record(

@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS wb.outbox (
     assignee          VARCHAR,
     subject           VARCHAR NOT NULL,
     body              VARCHAR NOT NULL,
-    via               VARCHAR NOT NULL     -- autonomous | approved_sample
+    via               VARCHAR NOT NULL     -- autonomous | approved_sample | approved_held
 );
 
 CREATE TABLE IF NOT EXISTS wb.gate_checks (
