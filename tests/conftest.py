@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,27 @@ def sample_book(tmp_path_factory: pytest.TempPathFactory):
     reset_to_sample(c)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="session")
+def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of a closed workspace holding the sample book and the example workflow v1.
+
+    Loaded once per run; tests that write copy it first (``copy_workspace``).
+    """
+    from workbench.ingest.sample import reset_to_sample
+
+    ws = Workspace(tmp_path_factory.mktemp("sample_root") / "ws")
+    c = connect(ws)
+    reset_to_sample(c)
+    c.close()
+    return ws.root
+
+
+@pytest.fixture
+def sample_copy(sample_root: Path, tmp_path: Path) -> Workspace:
+    """A writable copy of the sample workspace (closed; connect to it)."""
+    return Workspace(Path(shutil.copytree(sample_root, tmp_path / "sample_ws")))
 
 
 def pytest_sessionfinish(session, exitstatus):

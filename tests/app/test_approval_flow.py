@@ -13,18 +13,6 @@ from streamlit.testing.v1 import AppTest
 from workbench.storage.workspace import Workspace, connect
 
 
-@pytest.fixture(scope="module")
-def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample book loaded once for the module; each test works on a copy."""
-    from workbench.ingest.sample import reset_to_sample
-
-    ws = Workspace(tmp_path_factory.mktemp("approval_sample") / "ws")
-    con = connect(ws)
-    reset_to_sample(con)
-    con.close()
-    return ws.root
-
-
 def _copy(sample_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     run_dir = tmp_path / "cwd"
     run_dir.mkdir()

@@ -21,13 +21,10 @@ NAME = "Senior CSM for at-risk renewals"
 
 
 @pytest.fixture
-def busy_ws(tmp_path: Path) -> Path:
+def busy_ws(sample_copy: Workspace) -> Path:
     """The sample book in shadow mode: two weekly runs, some decisions, a second version."""
-    from workbench.ingest.sample import reset_to_sample
-
-    ws = Workspace(tmp_path / "ws")
+    ws = sample_copy
     con = connect(ws)
-    reset_to_sample(con)
     v1 = versions.latest(con)
     assert v1 is not None
     wf = v1.workflow

@@ -14,18 +14,6 @@ from workbench.review.stats import edit_distance
 from workbench.storage.workspace import Workspace, connect
 
 
-@pytest.fixture(scope="module")
-def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample book loaded once for the module; each test works on a copy."""
-    from workbench.ingest.sample import reset_to_sample
-
-    ws = Workspace(tmp_path_factory.mktemp("review_sample") / "ws")
-    con = connect(ws)
-    reset_to_sample(con)
-    con.close()
-    return ws.root
-
-
 @pytest.fixture
 def book(sample_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh copy of the sample workspace; no model configured (no secrets.toml here)."""

@@ -107,41 +107,34 @@ def history(con: duckdb.DuckDBPyConnection, workflow_name: str) -> pd.DataFrame:
     return frame[list(HISTORY_COLUMNS)]
 
 
-def runs(con: duckdb.DuckDBPyConnection, workflow_name: str | None = None) -> pd.DataFrame:
-    """Runs, newest first."""
+def _rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: tuple[str, ...],
+    order: str,
+    workflow_name: str | None,
+) -> pd.DataFrame:
     where, params = _where({"workflow_name": workflow_name})
     return _frame(
-        con,
-        f"SELECT {', '.join(RUN_COLUMNS)} FROM wb.review_runs{where} ORDER BY run_id DESC",
-        params,
+        con, f"SELECT {', '.join(columns)} FROM wb.{table}{where} ORDER BY {order}", params
     )
+
+
+def runs(con: duckdb.DuckDBPyConnection, workflow_name: str | None = None) -> pd.DataFrame:
+    """Runs, newest first."""
+    return _rows(con, "review_runs", RUN_COLUMNS, "run_id DESC", workflow_name)
 
 
 def mode_changes(con: duckdb.DuckDBPyConnection, workflow_name: str | None = None) -> pd.DataFrame:
     """Mode changes, oldest first."""
-    where, params = _where({"workflow_name": workflow_name})
-    return _frame(
-        con,
-        f"SELECT {', '.join(MODE_COLUMNS)} FROM wb.mode_changes{where} ORDER BY workflow_name, seq",
-        params,
-    )
+    return _rows(con, "mode_changes", MODE_COLUMNS, "workflow_name, seq", workflow_name)
 
 
 def outbox(con: duckdb.DuckDBPyConnection, workflow_name: str | None = None) -> pd.DataFrame:
     """Actions waiting in the outbox (never sent from the workbench), oldest first."""
-    where, params = _where({"workflow_name": workflow_name})
-    return _frame(
-        con,
-        f"SELECT {', '.join(OUTBOX_COLUMNS)} FROM wb.outbox{where} ORDER BY queued_at, action_key",
-        params,
-    )
+    return _rows(con, "outbox", OUTBOX_COLUMNS, "queued_at, action_key", workflow_name)
 
 
 def gate_checks(con: duckdb.DuckDBPyConnection, workflow_name: str | None = None) -> pd.DataFrame:
     """The gate's verdict each time it was evaluated (runs, reviews, mode changes), oldest first."""
-    where, params = _where({"workflow_name": workflow_name})
-    return _frame(
-        con,
-        f"SELECT {', '.join(GATE_COLUMNS)} FROM wb.gate_checks{where} ORDER BY checked_at",
-        params,
-    )
+    return _rows(con, "gate_checks", GATE_COLUMNS, "checked_at", workflow_name)

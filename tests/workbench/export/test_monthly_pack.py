@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -39,12 +40,12 @@ PLANTED = {
 
 
 @pytest.fixture(scope="module")
-def packs(tmp_path_factory: pytest.TempPathFactory) -> tuple[MonthlyPack, MonthlyPack]:
+def packs(
+    sample_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[MonthlyPack, MonthlyPack]:
     """(busy, empty): a shadow period with planted risky text, and a new workspace."""
-    from workbench.ingest.sample import reset_to_sample
-
-    con = connect(Workspace(tmp_path_factory.mktemp("pack") / "ws"))
-    reset_to_sample(con)
+    root = shutil.copytree(sample_root, tmp_path_factory.mktemp("pack") / "ws")
+    con = connect(Workspace(root))
     v1 = versions.latest(con)
     assert v1 is not None
     wf = v1.workflow

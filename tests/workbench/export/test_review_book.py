@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta
 from io import BytesIO
 
@@ -21,7 +22,6 @@ from workbench.export.review_book import (
     review_xlsx,
     row_check,
 )
-from workbench.ingest.sample import reset_to_sample
 from workbench.review import store
 from workbench.review.control import change_mode
 from workbench.review.runs import run_workflow
@@ -36,10 +36,10 @@ LETTER = {c.header: chr(ord("A") + i) for i, c in enumerate(COLUMNS)}
 
 
 @pytest.fixture(scope="module")
-def shadow_book(tmp_path_factory):
+def shadow_book(sample_root, tmp_path_factory):
     """The sample book in shadow mode after one run: (connection, workflow name, queue)."""
-    con = connect(Workspace(tmp_path_factory.mktemp("review-book") / "ws"))
-    reset_to_sample(con)
+    root = shutil.copytree(sample_root, tmp_path_factory.mktemp("review-book") / "ws")
+    con = connect(Workspace(root))
     version = latest(con)
     assert version is not None
     wf = parse_workflow(version.yaml)

@@ -16,7 +16,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from workbench import audit
 from workbench.errors import InputFileError, WorkbenchError
 from workbench.export.review_book import COLUMNS, HEADER_ROW, REVIEW_SHEET, review_xlsx, row_check
-from workbench.ingest.sample import reset_to_sample
 from workbench.review import store
 from workbench.review.control import change_mode
 from workbench.review.decide import DecisionInput, DecisionsRefused, record_decisions
@@ -40,11 +39,10 @@ class Queued:
 
 
 @pytest.fixture(scope="module")
-def queued(tmp_path_factory) -> Queued:
+def queued(sample_root, tmp_path_factory) -> Queued:
     """A closed workspace in shadow mode with one run's actions pending, and its export."""
-    ws = Workspace(tmp_path_factory.mktemp("sheet-import") / "ws")
+    ws = Workspace(shutil.copytree(sample_root, tmp_path_factory.mktemp("sheet-import") / "ws"))
     con = connect(ws)
-    reset_to_sample(con)
     version = latest(con)
     assert version is not None
     wf = parse_workflow(version.yaml)
