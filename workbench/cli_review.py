@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import cast
 
@@ -98,7 +98,7 @@ def add_review_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     shadow.add_argument("--worse", action="store_true", help="a reviewer of poor drafts")
     shadow.add_argument("--seed", type=int, default=GOOD.seed)
     shadow.add_argument("--last", type=_date_arg, metavar="DATE",
-                        help="the last run's date (default: the newest data)")  # fmt: skip
+                        help="the last run's date (default: a week before the newest data)")  # fmt: skip
 
 
 def _current(con: duckdb.DuckDBPyConnection) -> WorkflowVersion:
@@ -206,7 +206,7 @@ def cmd_gate(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     rule = gate_rule(v.workflow)
     m = approval_metrics(store.reviewed(con, v.name), rule)
     mode = current_mode(con, v.name)
-    print(f"{v.name} v{v.version}, {mode} mode.")
+    print(f"{v.name} v{v.version}, {mode.replace('_', ' ')} mode.")
     how = "the 95% interval's lower bound" if rule.rule == "wilson_lower" else "the approval rate"
     print(f"Gate: {how} must reach {rule.target:.0%} on at least {rule.min_reviews} reviewed "
           "automated actions.")  # fmt: skip
@@ -281,7 +281,9 @@ def cmd_demo(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     base = WORSE if args.worse else GOOD
     rate = args.approval if args.approval is not None else base.approve_rate
     reviewer = SimulatedReviewer(base.name, rate, base.edit_share, args.seed)
-    last: date = args.last or default_as_of(con)
+    # The last run a week before the newest data: the app's "Run now" then has a new week to
+    # propose, so a workshop can carry on reviewing by hand.
+    last: date = args.last or default_as_of(con) - timedelta(days=7)
     dates = week_dates(last, args.weeks)
     print(
         f"Scripted shadow period: {len(dates)} weekly runs of {v.name} v{v.version} from "

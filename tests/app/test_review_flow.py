@@ -110,7 +110,7 @@ def test_shadow_run_then_approve_edit_reject_and_bulk(book, open_app):
     at.text_input(key=f"rv:approve-comment:{keys[0]}").set_value("fine")
     at.button(key="rv:approve").click().run()
     _ok(at)
-    assert _has(at.success, "Recorded 1 decision (1 approved).")
+    assert _has(at.success, "Recorded 1 decision (1 approved as-is).")
     assert at.selectbox(key="rv:current").value == keys[1]
 
     # Edit the second: preview the diff, then save; the stored diff and distance are shown.
@@ -121,7 +121,7 @@ def test_shadow_run_then_approve_edit_reject_and_bulk(book, open_app):
     preview = next(m for m in _texts(at.markdown) if m.startswith("Edit distance "))
     at.button(key="rv:edit-save").click().run()
     _ok(at)
-    assert _has(at.success, "Recorded 1 decision (1 edited).")
+    assert _has(at.success, "Recorded 1 decision (1 approved after edit).")
     stored = next(m for m in _texts(at.markdown) if m.startswith("Stored edit: edit distance"))
     assert any(f"+Subject: {new_subject}" in c.value for c in at.code)
     assert at.selectbox(key="rv:current").value == keys[2]
@@ -129,7 +129,7 @@ def test_shadow_run_then_approve_edit_reject_and_bulk(book, open_app):
     # Reject the third: a reason is required.
     at.button(key="rv:reject").click().run()
     _ok(at)
-    assert _has(at.error, "a rejection needs a reason")
+    assert _has(at.error, "Choose a reason for the rejection")
     at.selectbox(key=f"rv:reason:{keys[2]}").set_value("tone")
     at.text_input(key=f"rv:reject-comment:{keys[2]}").set_value("too pushy")
     at.button(key="rv:reject").click().run()
@@ -155,7 +155,7 @@ def test_shadow_run_then_approve_edit_reject_and_bulk(book, open_app):
     assert _has(at.markdown, "waiting for review")  # nothing recorded before the confirmation
     at.button(key="rv:bulk-confirm").click().run()
     _ok(at)
-    assert _has(at.success, f"Recorded {n} decisions ({n} approved).")
+    assert _has(at.success, f"Recorded {n} decisions ({n} approved as-is).")
 
     reviews = _reviews(book)
     assert len(reviews) == 3 + n

@@ -82,7 +82,8 @@ class DecisionReport:
     keys: tuple[str, ...] = field(default=())
 
     def sentence(self) -> str:
-        parts = [f"{n} {d}" for d, n in self.by_decision.items() if n]
+        words = {"approved": "approved as-is", "edited": "approved after edit"}
+        parts = [f"{n} {words.get(d, d)}" for d, n in self.by_decision.items() if n]
         text = f"Recorded {self.recorded} decision{'s' * (self.recorded != 1)}"
         text += f" ({', '.join(parts)})." if parts else "."
         if self.to_outbox:

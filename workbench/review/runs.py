@@ -171,6 +171,25 @@ def _drafts(
     return report.run_id, {r.packet.account_id: r for r in report.results}
 
 
+def _same_version_as_the_gate(
+    con: duckdb.DuckDBPyConnection, workflow_name: str, version: int | None
+) -> None:
+    """Refuse an autonomous run of a version saved after the workflow went autonomous."""
+    rows = con.execute(
+        "SELECT workflow_version FROM wb.mode_changes WHERE workflow_name = ? "
+        "AND to_mode = 'autonomous' ORDER BY seq DESC LIMIT 1",
+        [workflow_name],
+    ).fetchall()
+    went = rows[0][0] if rows else None
+    if went is not None and version is not None and version != went:
+        raise RunRefused(
+            f"The workflow went autonomous on v{went}, and v{version} has been saved since: a "
+            "changed policy has not been through review, so it does not act on its own.",
+            f"Move it to shadow mode and review v{version}'s actions, then go autonomous again "
+            "(Approval & gate page, or `workbench mode shadow --reason ...`).",
+        )
+
+
 def run_workflow(
     con: duckdb.DuckDBPyConnection,
     wf: Workflow,
@@ -206,6 +225,8 @@ def run_workflow(
             "proposes nothing.",
             _NOT_RUNNABLE[mode],
         )
+    if mode == "autonomous":
+        _same_version_as_the_gate(con, wf.name, version)
     pv = preview(con, wf, as_of)
     plan = plan_actions(pv.fired, history(con, wf.name), wf, version, as_of)
     draft_run_id, drafts = _drafts(

@@ -179,6 +179,8 @@ def rollback_section(ctx: Context, pack: MonthlyPack) -> None:
             )
             select_workflow(name)
             st.session_state[RESULT] = result.sentence()
+            # The reason was for this rollback; undoing it needs a reason of its own.
+            st.session_state.pop("gov:reason", None)
             flash(f"Rolled back to v{number}")
             st.rerun()
     if no.button("Cancel", key="gov:confirm-no"):

@@ -202,7 +202,9 @@ def _decide(
             )
             comment = st.text_input("Comment (optional)", key=f"rv:reject-comment:{key}")
             go = st.form_submit_button("Reject and next", icon=":material/close:", key="rv:reject")
-        if go:
+        if go and reason is None:
+            st.error("Choose a reason for the rejection: it is what the metrics rank.")
+        elif go:
             with user_errors():
                 item = DecisionInput(key, "rejected", reason=reason, comment=comment)
                 record(ctx, wf, version, reviewer, [item], following)

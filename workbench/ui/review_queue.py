@@ -144,8 +144,8 @@ def _table(view: pd.DataFrame) -> list[str]:
     )
     rows = event.selection.rows if event is not None else []
     st.caption(
-        "Click a row to open it below; tick rows to approve or reject them together. After "
-        "each decision the next action opens."
+        "Tick a row's box to open it below; tick several to approve or reject them together. "
+        "After each decision the next action opens."
     )
     return [keys[i] for i in rows if 0 <= i < len(keys)]
 
@@ -181,13 +181,12 @@ def _bulk(
         scope = st.radio(
             "Apply to",
             ["shown", "selected"],
-            format_func=lambda s: (
-                f"All {len(view):,} shown by the filters"
-                if s == "shown"
-                else f"The {len(selected):,} ticked rows"
-            ),
+            # Fixed labels: a label holding a count changes with the queue, and Streamlit
+            # then loses the choice (the button fell to "0 actions").
+            format_func=lambda s: "All shown by the filters" if s == "shown" else "The ticked rows",
             horizontal=True,
             key="rv:bulk-scope",
+            help="The button below says how many actions that is.",
         )
         decision = st.radio(
             "Decision",

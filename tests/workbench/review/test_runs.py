@@ -155,3 +155,19 @@ def test_a_run_writes_one_audit_entry_and_the_chain_holds(book_copy):
     assert before is not None and audit.head(con).seq > before.seq
     assert audit.verify(con).ok
     assert store.runs(con)["started_at"].iloc[0] == when
+
+
+def test_a_version_saved_after_going_autonomous_does_not_run_on_its_own(book_copy):
+    from workbench.workflow.store import save_version
+
+    _, con = book_copy
+    wf, version, as_of = _setup(con)
+    change_mode(con, wf, "shadow", actor="Ana", reason="start")
+    change_mode(con, wf, "autonomous", actor="Ana", reason="demo", override=True, version=version)
+    changed = wf.model_copy(update={"description": "tighter wording"})
+    v2 = save_version(con, changed, "Ana", "reword")
+    assert v2.version == version + 1
+    with pytest.raises(RunRefused, match=f"went autonomous on v{version}"):
+        run_workflow(con, changed, v2.version, as_of, actor="Ana")
+    assert store.runs(con, wf.name).empty
+    run_workflow(con, wf, version, as_of, actor="Ana")  # the reviewed version still runs

@@ -3,6 +3,10 @@
 -- gate's verdicts over time. workbench/review/ writes and reads these.
 CREATE SEQUENCE IF NOT EXISTS wb.review_run_ids START 1;
 
+-- Workspaces made before 0004 gained its run-id sequence lack it (0004 had already run):
+-- create it here, starting far above any run id such a workspace holds.
+CREATE SEQUENCE IF NOT EXISTS wb.draft_run_ids START 100000;
+
 CREATE TABLE IF NOT EXISTS wb.review_runs (
     run_id            INTEGER PRIMARY KEY,
     started_at        TIMESTAMP NOT NULL,
