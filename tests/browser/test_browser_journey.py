@@ -186,3 +186,42 @@ def test_workflow_journey_on_the_sample_book(sample_server):
         assert f"{fired:,}" in drafted.inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
+
+
+def test_shadow_review_journey(sample_server):
+    """Start shadow mode, run, approve one action, see the gate, governance and the audit log."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{sample_server}/review", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Review").first.wait_for(timeout=90_000)
+        _settle(page)
+        page.get_by_role("textbox", name="Your name").fill("Dana")
+        page.get_by_role("textbox", name="Why (required, logged)").fill("Two-week shadow period")
+        page.get_by_role("button", name=re.compile("Start shadow mode")).click()
+        _settle(page)
+        run = page.get_by_role("button", name="Run now")
+        run.wait_for(timeout=60_000)
+        run.click()
+        page.get_by_text(re.compile(r"Run \d+ \(shadow, as of")).first.wait_for(timeout=90_000)
+        _settle(page)
+        page.get_by_role("button", name="Approve and next").click()
+        page.get_by_text("Recorded 1 decision (1 approved as-is).").first.wait_for(timeout=60_000)
+        _settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+
+        page.goto(f"{sample_server}/approval", wait_until="domcontentloaded")
+        page.get_by_text(re.compile(r"not enough reviews: \d+ of at least 30")).first.wait_for(
+            timeout=90_000
+        )
+        _settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+
+        for path, text in (("governance", "Rollback"), ("audit_log", "chain intact")):
+            page.goto(f"{sample_server}/{path}", wait_until="domcontentloaded")
+            page.get_by_text(re.compile(text)).first.wait_for(timeout=90_000)
+            _settle(page)
+            assert page.locator('[data-testid="stException"]').count() == 0
+        browser.close()
