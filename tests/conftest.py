@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+# No network in tests: a test module importing litellm at collection must not fetch its cost
+# map (the app sets this itself, lazily, in workbench.drafting.gateway).
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from workbench.storage.workspace import Workspace, connect
 
