@@ -4,39 +4,19 @@ Churn events and Lift by decile. Text cells are neutralised against formula inje
 
 from __future__ import annotations
 
-from datetime import datetime
 from io import BytesIO
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from workbench.export.tabular import neutralise
+from workbench.export.tabular import excel_value
 from workbench.workflow.backtest import BacktestResult
 
 _BOLD = Font(bold=True)
 _PERCENT_FIGURES = ("Recall", "Random-rule recall", "Precision", "Base churn rate")
-_EXCEL_MAX_TEXT = 32_767
-
-
-def _cell(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, pd.Timestamp | datetime):
-        return value.date()
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, str):
-        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value)[:_EXCEL_MAX_TEXT])
-    return value
 
 
 def _fit(ws: Any, rows: list[list[Any]], cap: int = 60) -> None:
@@ -52,8 +32,8 @@ def _fit(ws: Any, rows: list[list[Any]], cap: int = 60) -> None:
 
 def _table_sheet(wb: Workbook, title: str, df: pd.DataFrame) -> None:
     ws = wb.create_sheet(title)
-    header = [str(_cell(str(c))) for c in df.columns]
-    body = [[_cell(v) for v in row] for row in df.itertuples(index=False)]
+    header = [str(excel_value(str(c), "date")) for c in df.columns]
+    body = [[excel_value(v, "date") for v in row] for row in df.itertuples(index=False)]
     ws.append(header)
     for cell in ws[1]:
         cell.font = _BOLD
@@ -101,7 +81,7 @@ def backtest_workbook(
         ["SQL", result.sql],
     ]
     for row in rows:
-        ws.append([_cell(v) for v in row])
+        ws.append([excel_value(v, "date") for v in row])
     for name, value in ws.iter_rows(min_col=1, max_col=2):
         name.font = _BOLD
         value.alignment = Alignment(wrap_text=True, vertical="top")

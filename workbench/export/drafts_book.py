@@ -14,17 +14,15 @@ from datetime import datetime
 from io import BytesIO
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from workbench.drafting.store import checks_of
 from workbench.drafting.view_model import RunInfo, first_failing, records, run_totals
-from workbench.export.tabular import neutralise, to_csv_bytes
+from workbench.export.tabular import excel_value, to_csv_bytes
 
 NEVER_SENT = "Drafts only: nothing in this workbook was sent to anyone."
 _BOLD = Font(bold=True)
@@ -32,7 +30,6 @@ _HEADER_FILL = PatternFill(fill_type="solid", start_color="DDEBF7", end_color="D
 _HELD_FILL = PatternFill(fill_type="solid", start_color="FCE4D6", end_color="FCE4D6")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _TOP = Alignment(vertical="top")
-_EXCEL_MAX_TEXT = 32_767
 
 # (export header, source) for the Drafts sheet; a source is a wb.drafts column.
 DRAFT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -134,22 +131,6 @@ def drafts_csv(drafts: pd.DataFrame) -> bytes:
     return to_csv_bytes(drafts_frame(drafts))
 
 
-def _cell(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, str):
-        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value)[:_EXCEL_MAX_TEXT])
-    return value
-
-
 def _width(values: list[Any], header: str, cap: int) -> float:
     longest = len(header)
     for v in values:
@@ -166,12 +147,12 @@ def _table_sheet(
     """A sheet with a bold, filled, frozen header, an autofilter and fitted columns."""
     ws = wb.create_sheet(title)
     headers = [str(c) for c in df.columns]
-    ws.append([_cell(h) for h in headers])
+    ws.append([excel_value(h) for h in headers])
     for cell in ws[1]:
         cell.font = _BOLD
         cell.fill = _HEADER_FILL
     for row in df.itertuples(index=False):
-        ws.append([_cell(v) for v in row])
+        ws.append([excel_value(v) for v in row])
     ws.freeze_panes = "A2"
     if headers:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(df) + 1}"
@@ -225,7 +206,7 @@ def _summary_sheet(
         rows += [[k, v] for k, v in meta.items()]
     rows += [[], ["Exported at", datetime.now().replace(microsecond=0)]]
     for row in rows:
-        ws.append([_cell(v) for v in row])
+        ws.append([excel_value(v) for v in row])
     for name, value in ws.iter_rows(min_col=1, max_col=2):
         name.font = _BOLD
         value.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")

@@ -19,12 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from workbench.export.tabular import DATE_FORMAT, DATETIME_FORMAT, FLOAT_FORMAT, neutralise
+from workbench.export.tabular import (
+    DATE_FORMAT,
+    DATETIME_FORMAT,
+    FLOAT_FORMAT,
+    excel_value,
+)
 from workbench.review.governance import Figure, MonthlyPack
 from workbench.review.pack_tables import PERCENT_COLUMNS
 
@@ -39,31 +43,10 @@ _NOTE = Font(italic=True, color="7F7F7F")
 _HEADER_FILL = PatternFill(fill_type="solid", start_color="DDEBF7", end_color="DDEBF7")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _TOP = Alignment(vertical="top")
-_EXCEL_MAX_TEXT = 32_767
 _WIDE = 60
 
 
 # --- cells -----------------------------------------------------------------------------
-
-
-def cell_value(value: Any) -> Any:
-    """A Python value openpyxl writes with its real type; risky text neutralised."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime().replace(tzinfo=None)
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, date):
-        return value
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))[:_EXCEL_MAX_TEXT]
-    return neutralise(text)
 
 
 def _as_dates(df: pd.DataFrame) -> set[str]:
@@ -102,7 +85,7 @@ def _width(values: Iterable[Any]) -> float:
 
 
 def _header(ws: Worksheet, headers: Sequence[str]) -> None:
-    ws.append([cell_value(h) for h in headers])
+    ws.append([excel_value(h) for h in headers])
     for cell in ws[1]:
         cell.font = _BOLD
         cell.fill = _HEADER_FILL
@@ -120,7 +103,7 @@ def _fit(ws: Worksheet) -> None:
 
 def _note(ws: Worksheet, text: str | None) -> None:
     if text:
-        ws.append([cell_value(text)])
+        ws.append([excel_value(text)])
         ws.cell(ws.max_row, 1).font = _NOTE
 
 
@@ -131,7 +114,7 @@ def _table(wb: Workbook, title: str, df: pd.DataFrame, note: str | None = None) 
     _header(ws, headers)
     dates = _as_dates(df)
     for row in df.itertuples(index=False):
-        ws.append([cell_value(v) for v in row])
+        ws.append([excel_value(v) for v in row])
         for cell, column in zip(ws[ws.max_row], headers, strict=False):
             _style(cell, column in PERCENT_COLUMNS, column in dates)
     if headers and len(df):
@@ -145,7 +128,7 @@ def _table(wb: Workbook, title: str, df: pd.DataFrame, note: str | None = None) 
 def _pairs(ws: Worksheet, rows: Iterable[Figure]) -> None:
     """Label/value rows (after a header) with typed, formatted values."""
     for f in rows:
-        ws.append([cell_value(f.label), cell_value(f.value)])
+        ws.append([excel_value(f.label), excel_value(f.value)])
         _style(ws.cell(ws.max_row, 2), f.percent)
         ws.cell(ws.max_row, 1).font = _BOLD
 
@@ -205,11 +188,11 @@ def _audit(ws: Worksheet, pack: MonthlyPack) -> None:
     )
     if a.problems:
         ws.append([])
-        ws.append([cell_value("entry"), cell_value("problem")])
+        ws.append([excel_value("entry"), excel_value("problem")])
         for cell in ws[ws.max_row]:
             cell.font = _BOLD
         for p in a.problems:
-            ws.append([p.seq, cell_value(p.what)])
+            ws.append([p.seq, excel_value(p.what)])
     _fit(ws)
 
 
@@ -228,11 +211,11 @@ def _rollback(ws: Worksheet, pack: MonthlyPack) -> None:
     )
     if plan.choices:
         ws.append([])
-        ws.append([cell_value("version"), cell_value("saved (by: reason)")])
+        ws.append([excel_value("version"), excel_value("saved (by: reason)")])
         for cell in ws[ws.max_row]:
             cell.font = _BOLD
         for number, label in plan.choices:
-            ws.append([number, cell_value(label)])
+            ws.append([number, excel_value(label)])
     _fit(ws)
 
 

@@ -22,16 +22,14 @@ from io import BytesIO
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from workbench.export.tabular import FORMULA_TRIGGERS, neutralise
+from workbench.export.tabular import FORMULA_TRIGGERS, excel_value
 from workbench.review import store
 from workbench.review.stats import REASON_WORDS, REASONS
 
@@ -96,7 +94,6 @@ _FILL_IN_FILL = PatternFill(fill_type="solid", start_color="FFF2CC", end_color="
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _TOP = Alignment(vertical="top")
 _UNLOCKED = Protection(locked=False)
-_EXCEL_MAX_TEXT = 32_767
 _LINE_POINTS = 15.0
 _MAX_ROW_POINTS = 300.0
 
@@ -114,22 +111,6 @@ def restore_text(value: str) -> str:
     return value
 
 
-def _cell(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, pd.Timestamp):
-        return value.date() if value == value.normalize() else value.to_pydatetime()
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, str):
-        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value)[:_EXCEL_MAX_TEXT])
-    return value
-
-
 def _lines(text: Any, width: float) -> int:
     if not isinstance(text, str) or not text:
         return 1
@@ -141,14 +122,14 @@ def _header_block(ws: Worksheet, wf_name: str, reviewer: str, n: int) -> None:
     ws["A1"] = REVIEWER_LABEL
     ws["A1"].font = _BOLD
     name = ws[REVIEWER_CELL]
-    name.value = _cell(reviewer.strip()) or None
+    name.value = excel_value(reviewer.strip()) or None
     name.fill = _FILL_IN_FILL
     name.protection = _UNLOCKED
     ws["C1"] = "Your name in B1: every decision in this workbook is recorded under it."
     ws["C1"].font = _GREY_FONT
     ws["A2"] = "Workflow"
     ws["A2"].font = _BOLD
-    ws["B2"] = _cell(wf_name)
+    ws["B2"] = excel_value(wf_name)
     ws["C2"] = (
         f"{n} pending action{'s' * (n != 1)}. Fill the yellow columns; "
         "see the Instructions sheet. Nothing here is sent to anyone."
@@ -167,9 +148,9 @@ def _values(queue: pd.DataFrame) -> list[list[Any]]:
             if col.source is None:
                 row.append(None)
             elif col.source == "reasons":
-                row.append(_cell(str(rec["reasons"] or "").replace(" · ", "\n")))
+                row.append(excel_value(str(rec["reasons"] or "").replace(" · ", "\n")))
             else:
-                row.append(_cell(rec[col.source]))
+                row.append(excel_value(rec[col.source], "auto"))
         row[-1] = row_check(str(rec["action_key"]), str(rec["account_id"]))
         rows.append(row)
     return rows
@@ -274,7 +255,7 @@ def instructions(wf_name: str) -> list[tuple[str, str]]:
 
 def _instructions_sheet(ws: Worksheet, wf_name: str) -> None:
     for label, text in instructions(wf_name):
-        ws.append([_cell(label) or None, _cell(text) or None])
+        ws.append([excel_value(label) or None, excel_value(text) or None])
     ws["A1"].font = _TITLE
     for (label_cell,) in ws.iter_rows(min_row=2, min_col=1, max_col=1):
         label_cell.font = _BOLD

@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,8 @@ TIME_FORMAT = "hh:mm:ss"
 MAX_COLUMN_WIDTH = 60
 MIN_COLUMN_WIDTH = 6
 META_SHEET = "about"
+
+TimestampsAs = Literal["datetime", "date", "auto"]
 
 _EXCEL_MAX_TEXT = 32_767
 _HEADER_FONT = Font(bold=True)
@@ -260,7 +262,7 @@ def _xlsx_column(s: pd.Series) -> list[object]:
             None if pd.isna(v) else (v.date() if as_dates else v.to_pydatetime())
             for v in s.tolist()
         ]
-    return [_xlsx_value(v) for v in s.astype(object).tolist()]
+    return [excel_value(v) for v in s.astype(object).tolist()]
 
 
 def _finite(value: object) -> float | None:
@@ -270,7 +272,14 @@ def _finite(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _xlsx_value(value: object) -> object:
+def excel_value(value: object, timestamps: TimestampsAs = "datetime") -> Any:
+    """One value as openpyxl writes it with its real type: the one converter of the exports.
+
+    Missing values become empty cells, numpy scalars Python ones, non-finite floats empty;
+    text loses XML-illegal characters, is cut to Excel's limit and is neutralised (see
+    ``neutralise``). Timestamps stay ``datetime`` (no time zone), become ``date``
+    (``timestamps="date"``), or become ``date`` when at midnight (``"auto"``).
+    """
     if _is_missing(value):
         return None
     if isinstance(value, str):
@@ -285,7 +294,13 @@ def _xlsx_value(value: object) -> object:
         return value if value.is_finite() else None
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
-    if isinstance(value, datetime | time):
+    if isinstance(value, datetime):
+        moment = value.replace(tzinfo=None)
+        midnight = moment.time() == time()
+        if timestamps == "date" or (timestamps == "auto" and midnight):
+            return moment.date()
+        return moment
+    if isinstance(value, time):
         return value.replace(tzinfo=None)
     if isinstance(value, date):
         return value

@@ -14,11 +14,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from workbench.export.monthly_pack import (
     PERCENT_FORMAT,
     SHEETS,
-    cell_value,
     html_value,
     monthly_pack_html,
     monthly_pack_xlsx,
 )
+from workbench.export.tabular import excel_value
 from workbench.review import store
 from workbench.review.control import change_mode
 from workbench.review.decide import DecisionInput, record_decisions
@@ -210,7 +210,7 @@ def test_an_empty_workspace_gives_a_pack_whose_sheets_say_what_is_missing(packs)
     ],
 )
 def test_cell_value(value, expected):
-    assert cell_value(value) == expected
+    assert excel_value(value) == expected
 
 
 # --- the HTML page ---------------------------------------------------------------------
