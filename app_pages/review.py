@@ -29,7 +29,7 @@ with ui.user_errors():
     runs = run.runs_so_far(ctx, wf, mode)
 
     st.subheader("Review queue")
-    queue.render(ctx, wf, version, reviewer, len(runs))
+    pending = queue.render(ctx, wf, version, reviewer, len(runs))
 
     with st.expander("Review in a spreadsheet", icon=":material/table_view:"):
-        render_sheet_panel(ctx, wf, version.version, reviewer)
+        render_sheet_panel(ctx, wf, version.version, reviewer, pending)

@@ -200,6 +200,15 @@ def test_all_caught_up_after_approving_everything(book, open_app):
     at.text_input(key="rv:start-reason").set_value("Shadow")
     _submit(at, "Start shadow mode")
     at.button(key="rv:run").click().run()
+    # The queue as a workbook: its download is an export in the audit log.
+    queue_file = next(d for d in at.download_button if d.key == "rs:download")
+    queue_file.click().run()
+    con = connect(Workspace(book))
+    try:
+        (export,) = con.execute("SELECT subject FROM wb.audit_log WHERE kind = 'export'").fetchall()
+    finally:
+        con.close()
+    assert export[0].startswith("review queue of ") and ": review-queue-" in export[0]
     at.button(key="rv:bulk-go").click().run()
     at.button(key="rv:bulk-confirm").click().run()
     _ok(at)

@@ -19,12 +19,11 @@ from workbench.review.gate import GateRule, GateVerdict
 from workbench.review.metrics import BREAKDOWNS, ApprovalMetrics
 from workbench.review.stats import EditSummary
 from workbench.ui.bootstrap import Context
-from workbench.ui.downloads import download_button
+from workbench.ui.downloads import csv_and_xlsx
 from workbench.ui.review_run import md_safe
 from workbench.workflow.model import Workflow
 from workbench.workflow.store import WorkflowVersion
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REVIEW_PAGE = "app_pages/review.py"
 PCT = alt.Axis(format="%")
 
@@ -409,26 +408,12 @@ def downloads(ctx: Context, wf: Workflow, version: WorkflowVersion, m: ApprovalM
     frame = tables[choice][1]()
     stem = f"approval-{choice}-v{version.version}"
     what = f"{tables[choice][0].lower()} of {wf.name} v{version.version}"
-    row = st.container(horizontal=True)
-    download_button(
-        ":material/download: CSV",
+    csv_and_xlsx(
+        ctx,
+        stem,
         lambda: to_csv_bytes(frame),
-        f"{stem}.csv",
-        "text/csv",
-        ctx=ctx,
-        what=what,
-        rows=len(frame),
-        key="ap:csv",
-        where=row,
-    )
-    download_button(
-        ":material/download: XLSX",
         lambda: to_xlsx_bytes(frame, sheet_name=choice, meta=meta),
-        f"{stem}.xlsx",
-        XLSX_MIME,
-        ctx=ctx,
         what=what,
         rows=len(frame),
-        key="ap:xlsx",
-        where=row,
+        keys=("ap:csv", "ap:xlsx"),
     )

@@ -17,7 +17,7 @@ import streamlit as st
 from workbench import audit
 from workbench.errors import WorkbenchError
 from workbench.ui.bootstrap import Context
-from workbench.ui.downloads import download_button
+from workbench.ui.downloads import XLSX_MIME, download_button
 from workbench.ui.errors import show_error
 
 KIND_WORDS = {
@@ -39,7 +39,6 @@ ANYONE = "(anyone)"
 MAX_SHOWN = 2000  # rows in the table; the export holds every entry that matches
 MAX_PROBLEMS = 50
 _DETAIL_WIDTH = 160
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)

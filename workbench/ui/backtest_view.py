@@ -11,12 +11,11 @@ import streamlit as st
 
 from workbench.ui import explore_cache as cache
 from workbench.ui.bootstrap import Context
-from workbench.ui.downloads import download_button
+from workbench.ui.downloads import XLSX_MIME, download_button
 from workbench.ui.explore_cache import BacktestInputs
 from workbench.workflow.backtest import BacktestResult
 from workbench.workflow.store import WorkflowVersion
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LAST = "backtest:last"  # the inputs of the last run, to show its result again
 MEASURES = ["flagged", "churners ahead", "caught"]
 

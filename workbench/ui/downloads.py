@@ -21,6 +21,7 @@ from workbench.ui.errors import user_errors
 from workbench.ui.workflow_state import actor_name
 
 Data = bytes | str | Callable[[], bytes | str]
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class _Payload:
@@ -85,6 +86,31 @@ def download_button(
             icon=icon,
         )
     )
+
+
+def csv_and_xlsx(
+    ctx: Context,
+    stem: str,
+    csv: Data,
+    xlsx: Data,
+    *,
+    what: str,
+    rows: int,
+    keys: tuple[str, str],
+    labels: tuple[str, str] = (":material/download: CSV", ":material/download: XLSX"),
+    xlsx_help: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """The same table as ``stem.csv`` and ``stem.xlsx``, side by side, each download logged."""
+    row = st.container(horizontal=True)
+    for label, data, suffix, mime, key, tip in (
+        (labels[0], csv, "csv", "text/csv", keys[0], None),
+        (labels[1], xlsx, "xlsx", XLSX_MIME, keys[1], xlsx_help),
+    ):
+        download_button(
+            label, data, f"{stem}.{suffix}", mime, ctx=ctx, what=what, rows=rows, extra=extra,
+            key=key, help=tip, where=row,
+        )  # fmt: skip
 
 
 def _note(

@@ -23,7 +23,7 @@ from workbench.drafting.view_model import (
 from workbench.export.drafts_book import drafts_csv, drafts_xlsx
 from workbench.storage.history import data_version
 from workbench.ui.bootstrap import Context
-from workbench.ui.downloads import download_button
+from workbench.ui.downloads import csv_and_xlsx
 from workbench.ui.errors import flash, user_errors
 from workbench.ui.llm_settings import current_llm_settings
 from workbench.ui.workflow_state import Evaluated, account_names, actor_name
@@ -33,7 +33,6 @@ from workbench.workflow.store import WorkflowVersion
 RUN = "dr:run"
 """Session key prefix of the run picker; the newest run's id completes it (see ``run_picker``)."""
 SETTINGS_PAGE = "app_pages/settings.py"
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 TABLE_COLUMNS = {
     "account_name": st.column_config.TextColumn("Account", pinned=True),
@@ -327,29 +326,14 @@ def downloads(ctx: Context, run: RunInfo, drafts: pd.DataFrame, traces: pd.DataF
         "data version now": data_version(ctx.con),
     }
     stem = f"drafts-run{run.run_id}-{run.as_of}"
-    row = st.container(horizontal=True)
     # The files are built when clicked (on another thread), from frames already loaded.
-    what = f"drafts of run {run.run_id}"
-    download_button(
-        ":material/download: CSV",
+    csv_and_xlsx(
+        ctx,
+        stem,
         lambda: drafts_csv(drafts),
-        f"{stem}.csv",
-        "text/csv",
-        ctx=ctx,
-        what=what,
-        rows=len(drafts),
-        key="dr:csv",
-        where=row,
-    )
-    download_button(
-        ":material/download: XLSX",
         lambda: drafts_xlsx(run, drafts, traces, meta),
-        f"{stem}.xlsx",
-        XLSX_MIME,
-        ctx=ctx,
-        what=what,
+        what=f"drafts of run {run.run_id}",
         rows=len(drafts),
-        key="dr:xlsx",
-        help="Summary, drafts (originals beside edits), every check, and the model calls.",
-        where=row,
+        keys=("dr:csv", "dr:xlsx"),
+        xlsx_help="Summary, drafts (originals beside edits), every check, and the model calls.",
     )

@@ -15,7 +15,7 @@ from workbench.review.modes import MODE_WORDS
 from workbench.review.rollback import rollback
 from workbench.ui.approval_view import rate_chart
 from workbench.ui.bootstrap import Context
-from workbench.ui.downloads import download_button
+from workbench.ui.downloads import XLSX_MIME, download_button
 from workbench.ui.errors import flash, user_errors
 from workbench.ui.workflow_state import author_input, current_workflow, select_workflow
 
@@ -24,8 +24,6 @@ CONFIRM = "gov:confirm"
 """Session key: the rollback waiting for confirmation, (workflow, version, reason)."""
 RESULT = "gov:result"
 """Session key: the sentence of the last rollback, shown after the rerun."""
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def load_pack(ctx: Context) -> MonthlyPack:
@@ -202,7 +200,7 @@ def pack_downloads(ctx: Context, pack: MonthlyPack) -> None:
         "Download the pack (xlsx)",
         lambda: monthly_pack_xlsx(pack),
         f"{stem}.xlsx",
-        XLSX,
+        XLSX_MIME,
         ctx=ctx,
         what=f"monthly review pack {pack.month}",
         key="gov:xlsx",

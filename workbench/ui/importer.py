@@ -18,7 +18,7 @@ from workbench.ingest.xlsx_reader import list_sheets
 from workbench.storage import profiles
 from workbench.storage.tables import list_tables
 from workbench.ui.bootstrap import Context
-from workbench.ui.downloads import download_button
+from workbench.ui.downloads import XLSX_MIME, download_button
 from workbench.ui.errors import flash
 from workbench.ui.file_checks import check_file, read_file
 from workbench.ui.uploads import SavedUpload
@@ -79,7 +79,7 @@ def render_report(ctx: Context, result: ImportResult, key: str) -> None:
             f"Download the {len(result.rejected):,} rows that cannot be imported (XLSX)",
             to_xlsx_bytes(result.rejected, sheet_name="rejected rows"),
             f"{Path(report.file).stem}-rejected-rows.xlsx",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            XLSX_MIME,
             ctx=ctx,
             what=f"rows of {report.file} that cannot be imported",
             rows=len(result.rejected),

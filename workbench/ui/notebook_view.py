@@ -10,10 +10,9 @@ from workbench.notebook.charts import chart_for
 from workbench.notebook.runner import CellResult, run_sql
 from workbench.storage.tables import list_tables
 from workbench.ui.bootstrap import Context
-from workbench.ui.downloads import download_button
+from workbench.ui.downloads import csv_and_xlsx
 from workbench.ui.errors import flash
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MARKS = ["bar", "line", "point", "area"]
 NEW = "+ New notebook…"
 
@@ -115,31 +114,16 @@ def _result_view(nb: model.Notebook, cell: model.Cell, result: CellResult, ctx: 
     shown = f"showing the first {len(result.df):,}" if result.truncated else "all shown"
     st.caption(f"{result.row_count:,} rows ({shown}) · {result.elapsed_ms:,.0f} ms")
     st.dataframe(result.df, height=min(38 + 35 * len(result.df), 400), width="stretch")
-    d1, d2, _ = st.columns([1, 1, 3])
-    what = f"notebook {nb.name}, cell {cell.id}"
-    download_button(
-        "CSV",
+    csv_and_xlsx(
+        ctx,
+        f"{nb.name}-cell{cell.id}",
         to_csv_bytes(result.df),
-        f"{nb.name}-cell{cell.id}.csv",
-        "text/csv",
-        ctx=ctx,
-        what=what,
-        rows=len(result.df),
-        extra={"query": cell.source},
-        key=f"nb:csv:{cell.id}",
-        where=d1,
-    )
-    download_button(
-        "XLSX",
         to_xlsx_bytes(result.df, meta={"notebook": nb.name, "query": cell.source}),
-        f"{nb.name}-cell{cell.id}.xlsx",
-        XLSX_MIME,
-        ctx=ctx,
-        what=what,
+        what=f"notebook {nb.name}, cell {cell.id}",
         rows=len(result.df),
+        keys=(f"nb:csv:{cell.id}", f"nb:xlsx:{cell.id}"),
+        labels=("CSV", "XLSX"),
         extra={"query": cell.source},
-        key=f"nb:xlsx:{cell.id}",
-        where=d2,
     )
     columns = list(result.df.columns)
     with st.expander("Chart", expanded=cell.chart is not None):

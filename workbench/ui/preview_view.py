@@ -11,7 +11,7 @@ import streamlit as st
 
 from workbench.export.preview_book import preview_csv, preview_xlsx
 from workbench.ui.bootstrap import Context
-from workbench.ui.downloads import download_button
+from workbench.ui.downloads import csv_and_xlsx
 from workbench.ui.workflow_state import (
     Evaluated,
     account_names,
@@ -26,7 +26,6 @@ from workbench.workflow.model import Workflow
 from workbench.workflow.preview import ROUTES, Preview, margin
 from workbench.workflow.store import WorkflowVersion
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROUTE_COLOURS = {"automated": "#2e9e5b", "human": "#4c78a8", "manager": "#f58518"}
 _ROUTE_SCALE = alt.Scale(domain=list(ROUTES), range=[ROUTE_COLOURS[r] for r in ROUTES])
 
@@ -207,31 +206,16 @@ def downloads(ctx: Context, ev: Evaluated, version: WorkflowVersion) -> None:
         pv, version, str(ctx.workspace.root), ev.data_version, ev.sha, pv.as_of, version.version
     )
     stem = f"firing-v{version.version}-{pv.as_of}"
-    row = st.container(horizontal=True)
-    what = f"firing set of {version.name} v{version.version} as of {pv.as_of}"
-    download_button(
-        ":material/download: CSV",
+    csv_and_xlsx(
+        ctx,
+        stem,
         csv,
-        f"{stem}.csv",
-        "text/csv",
-        ctx=ctx,
-        what=what,
-        rows=len(pv.fired),
-        key="pv:csv",
-        where=row,
-    )
-    download_button(
-        ":material/download: XLSX",
         xlsx,
-        f"{stem}.xlsx",
-        XLSX_MIME,
-        ctx=ctx,
-        what=what,
+        what=f"firing set of {version.name} v{version.version} as of {pv.as_of}",
         rows=len(pv.fired),
-        key="pv:xlsx",
-        help="Includes an 'about' sheet: workflow version, as-of date, data version, SQL and "
-        "parameters, so the result can be reproduced.",
-        where=row,
+        keys=("pv:csv", "pv:xlsx"),
+        xlsx_help="Includes an 'about' sheet: workflow version, as-of date, data version, SQL "
+        "and parameters, so the result can be reproduced.",
     )
 
 

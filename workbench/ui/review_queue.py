@@ -44,21 +44,27 @@ TABLE = {
 VERB = {"approved": "Approve", "rejected": "Reject"}
 
 
-def render(ctx: Context, wf: Workflow, version: WorkflowVersion, reviewer: str, runs: int) -> None:
-    """The whole queue section: the last decision, filters, table, bulk, one action."""
+def render(
+    ctx: Context, wf: Workflow, version: WorkflowVersion, reviewer: str, runs: int
+) -> pd.DataFrame:
+    """The whole queue section: the last decision, filters, table, bulk, one action.
+
+    Returns the pending actions it read (the spreadsheet panel offers the same queue).
+    """
     last_decision(ctx, wf)
     pending = store.pending(ctx.con, wf.name)
     if pending.empty:
         _caught_up(runs)
-        return
+        return pending
     _headline(pending)
     view = _filtered(pending)
     if view.empty:
         st.info("No pending action matches these filters.", icon=":material/filter_alt_off:")
-        return
+        return pending
     selected = _table(view)
     _bulk(ctx, wf, version, reviewer, view, selected)
     detail.render(ctx, wf, version, reviewer, view, selected)
+    return pending
 
 
 def _caught_up(runs: int) -> None:

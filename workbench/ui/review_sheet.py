@@ -14,25 +14,27 @@ from workbench.review.sheet_import import (
     read_review_workbook,
 )
 from workbench.ui.bootstrap import Context
+from workbench.ui.downloads import XLSX_MIME, download_button
 from workbench.ui.errors import flash, user_errors
 from workbench.workflow.model import Workflow
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _UPLOAD_ROUND = "rs:upload_round"
 
 
-def _download(wf: Workflow, queue: pd.DataFrame, reviewer: str) -> None:
+def _download(ctx: Context, wf: Workflow, queue: pd.DataFrame, reviewer: str) -> None:
     if queue.empty:
         st.info("Nothing is pending review, so there is no queue to download.")
         return
     n = len(queue)
     # Built when clicked (on another thread) from the frame already loaded: no cursor there.
-    st.download_button(
+    download_button(
         f":material/download: Pending queue ({n} action{'s' * (n != 1)}, XLSX)",
         lambda: review_xlsx(None, wf.name, pending=queue, reviewer=reviewer),
         f"review-queue-{store.now():%Y-%m-%d}.xlsx",
         XLSX_MIME,
-        on_click="ignore",
+        ctx=ctx,
+        what=f"review queue of {wf.name}",
+        rows=n,
         key="rs:download",
         help="One row per action with its draft; choose approve, edit or reject in the "
         "yellow columns, then upload the workbook below.",
@@ -77,7 +79,9 @@ def _preview(sheet: SheetDecisions) -> None:
     )
 
 
-def render_sheet_panel(ctx: Context, wf: Workflow, version: int | None, reviewer: str) -> None:
+def render_sheet_panel(
+    ctx: Context, wf: Workflow, version: int | None, reviewer: str, pending: pd.DataFrame
+) -> None:
     """Download the queue as xlsx and import the filled workbook back, all or nothing.
 
     Args:
@@ -86,9 +90,10 @@ def render_sheet_panel(ctx: Context, wf: Workflow, version: int | None, reviewer
         version: Its version (for a pause the decisions may trigger).
         reviewer: The name given on the page: written into the download, and used on
             import when the workbook's reviewer cell is empty.
+        pending: The pending actions, as the queue above read them this rerun.
     """
     with user_errors():
-        _download(wf, store.pending(ctx.con, wf.name), reviewer)
+        _download(ctx, wf, pending, reviewer)
     round_ = st.session_state.setdefault(_UPLOAD_ROUND, 0)
     upload = st.file_uploader(
         "Filled review workbook",

@@ -9,11 +9,9 @@ from workbench.export.tabular import to_csv_bytes, to_xlsx_bytes
 from workbench.ingest.sample import reset_to_sample
 from workbench.storage import history, tables
 from workbench.ui.bootstrap import Context
-from workbench.ui.downloads import download_button
+from workbench.ui.downloads import csv_and_xlsx, download_button
 from workbench.ui.errors import flash
 from workbench.ui.workflow_state import actor_name
-
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def tables_section(ctx: Context) -> None:
@@ -60,31 +58,17 @@ def tables_section(ctx: Context) -> None:
         )
         if st.toggle("Prepare downloads", key=f"tables:prep:{name}"):
             df = ctx.con.execute(f"SELECT * FROM {tables.require_table(ctx.con, name)}").df()
-            c1, c2 = st.columns(2)
-            what = f"table {name}"
-            download_button(
-                "Download CSV",
+            csv_and_xlsx(
+                ctx,
+                name,
                 to_csv_bytes(df),
-                f"{name}.csv",
-                "text/csv",
-                ctx=ctx,
-                what=what,
-                rows=len(df),
-                key=f"tables:csv:{name}",
-                where=c1,
-            )
-            download_button(
-                "Download XLSX",
                 to_xlsx_bytes(
                     df, sheet_name=name, meta={"table": name, "workspace": str(ctx.workspace.root)}
                 ),
-                f"{name}.xlsx",
-                XLSX_MIME,
-                ctx=ctx,
-                what=what,
+                what=f"table {name}",
                 rows=len(df),
-                key=f"tables:xlsx:{name}",
-                where=c2,
+                keys=(f"tables:csv:{name}", f"tables:xlsx:{name}"),
+                labels=("Download CSV", "Download XLSX"),
             )
     with delete:
         st.warning(
