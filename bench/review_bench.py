@@ -43,7 +43,7 @@ from workbench.review.runs import run_workflow
 from workbench.review.sheet_import import read_review_workbook
 from workbench.storage.workspace import Workspace, connect
 from workbench.workflow.facts import default_as_of
-from workbench.workflow.model import Guardrails
+from workbench.workflow.model import Allocation, Experiment, Guardrails
 from workbench.workflow.store import latest
 
 
@@ -73,8 +73,8 @@ def main() -> None:
                     max_actions_per_run=1000,
                     max_per_csm_per_week=1000,
                     cooldown_days=0,
-                    holdout_pct=0,
-                )
+                ),
+                "experiment": Experiment(allocation=Allocation(ai=100, csm=0, control=0)),
             }  # fmt: skip
         )
         change_mode(con, wf, "shadow", actor="bench", reason="benchmark")

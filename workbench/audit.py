@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 Kind = Literal["import", "workflow_version", "run", "draft", "review", "mode_change",
-               "export", "override", "rollback", "other"]  # fmt: skip
+               "export", "override", "rollback", "experiment", "guardrail", "other"]  # fmt: skip
 KINDS: tuple[str, ...] = get_args(Kind)
 COLUMNS = ("seq", "recorded_at", "actor", "kind", "subject", "detail", "prev_hash", "hash")
 

@@ -2,6 +2,8 @@
 
 A run proposes an action for each firing account, in priority order, unless:
 
+* **control**: the account is in the experiment's control arm: no intervention at all;
+
 * **duplicate**: the same action was already proposed in this window (its
   idempotency key, from workflow name and version, account, action type and
   the window's first day, exists): running twice adds nothing;
@@ -19,6 +21,7 @@ what to add and what was skipped, with the reason in words.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -27,8 +30,9 @@ import pandas as pd
 
 from workbench.workflow.model import Workflow
 
-SkipReason = Literal["duplicate", "cooldown", "run_cap", "csm_week_cap"]
+SkipReason = Literal["control", "duplicate", "cooldown", "run_cap", "csm_week_cap"]
 SKIP_WORDS: dict[SkipReason, str] = {
+    "control": "held out as control (no intervention)",
     "duplicate": "already proposed in this window (the same run again adds nothing)",
     "cooldown": "acted on within the cooldown",
     "run_cap": "over the cap of actions per run",
@@ -78,6 +82,7 @@ def plan_actions(
     version: int | None,
     as_of: date,
     window_days: int = 7,
+    arms: Mapping[str, str] | None = None,
 ) -> Plan:
     """New actions for ``fired`` (priority order) given the earlier ``history``.
 
@@ -87,6 +92,7 @@ def plan_actions(
         wf: The workflow (its action type and guardrails).
         version: The workflow version the run uses.
         as_of: The run date.
+        arms: The experiment arm of each eligible account (control accounts are skipped).
     """
     g = wf.guardrails
     window = window_start(as_of, window_days)
@@ -115,7 +121,9 @@ def plan_actions(
         assignee = row.get("assignee")
         who = None if assignee is None or pd.isna(assignee) else str(assignee)
         reason: SkipReason | None = None
-        if key in known:
+        if arms is not None and arms.get(acc) == "control":
+            reason = "control"
+        elif key in known:
             reason = "duplicate"
         elif acc in cooling:
             reason = "cooldown"

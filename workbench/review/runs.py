@@ -9,9 +9,14 @@ that fails or is stopped while drafting stores no actions.
 Where each action goes depends on the mode:
 
 * **shadow**: every action goes to review.
-* **autonomous**: automated-route actions go to the outbox, except a deterministic sample
-  (``autonomy.sample_pct``) and any draft the checks held, which go to review. Human and
-  manager routes always go to review: that is the escalation boundary.
+* **autonomous**: automated-route actions in the AI arm go to the outbox, except a
+  deterministic sample (``autonomy.sample_pct``) and any draft the checks held, which go to
+  review. CSM-arm actions, and human and manager routes, always go to review: the escalation
+  boundary.
+
+Accounts on the automated route are in the experiment (``workbench.experiment``): each gets an
+arm the first time a run fires on it and keeps it. Control accounts get no action at all;
+the run records the assignments with its actions, in the same transaction.
 * **draft, paused, rolled back**: a run is refused with what to do instead.
 """
 
@@ -20,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import duckdb
@@ -32,6 +37,8 @@ from workbench.drafting.gateway import Gateway
 from workbench.drafting.run import draft_workflow
 from workbench.drafting.settings import LLMSettings
 from workbench.errors import WorkbenchError
+from workbench.experiment import store as experiment_store
+from workbench.experiment.types import ARMS
 from workbench.review.control import (
     current_mode,
     gate_verdict,
@@ -71,9 +78,14 @@ class RunOutcome:
     to_outbox: int
     draft_run_id: int | None
     gate: GateVerdict
+    assigned: dict[str, int] = field(default_factory=dict)
+    experiment_id: int | None = None
 
     def sentence(self) -> str:
         text = f"Run {self.run_id} ({self.mode}, as of {self.as_of}): fired on {self.fired:,}; "
+        if self.assigned:
+            parts = ", ".join(f"{self.assigned[a]} {a}" for a in ARMS if a in self.assigned)
+            text += f"newly assigned to experiment {self.experiment_id}: {parts}; "
         text += self.plan.sentence()
         if len(self.plan.proposed):
             text = text[:-1] + f". {self.to_review:,} to review"
@@ -103,6 +115,13 @@ def _number(value: object) -> float | None:
     return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type, call-overload]
 
 
+def _eligible(fired: pd.DataFrame) -> pd.DataFrame:
+    """The fired accounts in the experiment: the automated route, with their covariates."""
+    auto = fired[fired["route"] == "automated"] if len(fired) else fired
+    cols = {c: auto[c] if c in auto.columns else None for c in ("segment", "arr", "health_score")}
+    return pd.DataFrame({"account_id": auto.get("account_id", pd.Series(dtype=str)), **cols})
+
+
 def _action_rows(
     plan: Plan,
     drafts: dict[str, DraftResult],
@@ -112,6 +131,7 @@ def _action_rows(
     mode: Mode,
     as_of: date,
     created: datetime,
+    arms: dict[str, str],
 ) -> list[list[object]]:
     rows: list[list[object]] = []
     for position, row in enumerate(plan.proposed.to_dict("records")):
@@ -119,10 +139,12 @@ def _action_rows(
         result = drafts.get(account)
         route = str(row.get("route") or "automated")
         key = str(row["action_key"])
+        arm = arms.get(account) if route == "automated" else None
         held = bool(result is not None and result.needs_human)
-        is_sample = mode == "autonomous" and route == "automated" and not held
-        is_sample = is_sample and sampled(key, wf.autonomy.sample_pct)
-        to_outbox = mode == "autonomous" and route == "automated" and not held and not is_sample
+        # The CSM arm is handled by a person as usual: it never goes to the outbox.
+        acts = mode == "autonomous" and route == "automated" and arm != "csm" and not held
+        is_sample = acts and sampled(key, wf.autonomy.sample_pct)
+        to_outbox = acts and not is_sample
         rows.append(
             [key, run_id, position, wf.name, version, as_of, plan.window, account]
             + [_text(row.get("account_name")) or account, _text(row.get("segment"))]
@@ -130,7 +152,7 @@ def _action_rows(
             + [_reasons(row.get("reasons"))]
             + [result.draft.subject if result else "", result.draft.body if result else ""]
             + [result.outcome if result else "none", held]
-            + ["outbox" if to_outbox else "review", is_sample, mode, created]
+            + ["outbox" if to_outbox else "review", is_sample, mode, created, arm]
         )
     return rows
 
@@ -228,7 +250,8 @@ def run_workflow(
     if mode == "autonomous":
         _same_version_as_the_gate(con, wf.name, version)
     pv = preview(con, wf, as_of)
-    plan = plan_actions(pv.fired, history(con, wf.name), wf, version, as_of)
+    assignment = experiment_store.prepare(con, wf, _eligible(pv.fired))
+    plan = plan_actions(pv.fired, history(con, wf.name), wf, version, as_of, arms=assignment.arms)
     draft_run_id, drafts = _drafts(
         con,
         wf,
@@ -247,7 +270,11 @@ def run_workflow(
     con.execute("BEGIN TRANSACTION")
     try:
         run_id = int(con.execute("SELECT nextval('wb.review_run_ids')").fetchall()[0][0])
-        rows = _action_rows(plan, drafts, wf, version, run_id, mode, as_of, when)
+        rows = _action_rows(plan, drafts, wf, version, run_id, mode, as_of, when, assignment.arms)
+        experiment_store.record(
+            con, assignment, run_id=run_id, version=version, as_of=as_of, actor=actor.strip(),
+            at=when,
+        )  # fmt: skip
         outbox = []
         if rows:
             marks = ", ".join(["?"] * len(rows[0]))
@@ -264,7 +291,7 @@ def run_workflow(
         verdict = gate_verdict(con, wf)
         outcome = RunOutcome(
             run_id, mode, as_of, len(pv.fired), plan, len(rows) - to_outbox, to_outbox,
-            draft_run_id, verdict,
+            draft_run_id, verdict, assignment.counts(), assignment.experiment.experiment_id,
         )  # fmt: skip
         con.execute(
             "INSERT INTO wb.review_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -287,6 +314,8 @@ def run_workflow(
                 "to_review": outcome.to_review,
                 "to_outbox": to_outbox,
                 "draft_run": draft_run_id,
+                "experiment": assignment.experiment.experiment_id,
+                "assigned": assignment.counts(),
                 "action_keys": [r[0] for r in rows],
             },
             actor.strip(),

@@ -57,7 +57,7 @@ class SimulatedReviewer:
             raise WorkbenchError(
                 f"A simulated approval rate of {self.approve_rate} or edit share of "
                 f"{self.edit_share} is not a share between 0 and 1.",
-                "Use for example --approval 0.97 (good drafts) or 0.80 (poor drafts).",
+                "Use for example --approval 0.97 (good drafts) or 0.70 (poor drafts).",
             )
 
     def decide(self, action_key: str, subject: str, body: str) -> DecisionInput:
@@ -79,7 +79,7 @@ class SimulatedReviewer:
 
 
 GOOD = SimulatedReviewer("Simulated reviewer", approve_rate=0.99)
-WORSE = SimulatedReviewer("Simulated reviewer (poor drafts)", approve_rate=0.80)
+WORSE = SimulatedReviewer("Simulated reviewer (poor drafts)", approve_rate=0.70)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ ACTION_COLUMNS = (
     "action_key", "run_id", "position", "workflow_name", "workflow_version", "as_of",
     "window_start", "account_id", "account_name", "segment", "arr", "route", "action_type",
     "assignee", "reasons", "subject", "body", "draft_outcome", "held", "destination",
-    "sampled", "mode", "created_at",
+    "sampled", "mode", "created_at", "arm",
 )  # fmt: skip
 REVIEW_COLUMNS = (
     "decision", "reason", "comment", "reviewer", "decided_at", "source", "edited_subject",

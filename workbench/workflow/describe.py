@@ -142,7 +142,21 @@ def guardrail_words(wf: Workflow) -> tuple[str, ...]:
         f"At most {g.max_actions_per_run} actions per run; the lowest-priority accounts wait.",
         f"At most {g.max_per_csm_per_week} tasks per CSM per week.",
         f"An account is acted on at most once every {g.cooldown_days} days (cooldown).",
-        f"{g.holdout_pct:g}% of automated accounts are held out as a control group.",
+    ) + experiment_words(wf)
+
+
+def experiment_words(wf: Workflow) -> tuple[str, ...]:
+    """The control groups and what they are compared on, one sentence each."""
+    e = wf.experiment
+    a = e.allocation
+    bands = ", ".join(f"{b:,.0f}" for b in e.arr_bands) or "none"
+    return (
+        f"Accounts on the automated route are split {a.ai:g}% AI-handled, {a.csm:g}% "
+        f"CSM-handled and {a.control:g}% control (no intervention), balanced within segment "
+        f"and ARR band (edges {bands}); an account keeps its arm.",
+        f"Outcomes compared: {', '.join(e.metrics) or 'none chosen'}, within {e.window_days} "
+        f"days of assignment; a significantly worse AI arm on "
+        f"{', '.join(e.guardrail_metrics) or 'no metric'} flags the workflow for pause.",
     )
 
 

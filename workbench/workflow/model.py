@@ -282,12 +282,11 @@ class Action(_Strict):
 
 
 class Guardrails(_Strict):
-    """Volume caps, cooldown and the control holdout (assignment comes with experiments)."""
+    """Volume caps and cooldown (the control holdout is the experiment's ``control`` arm)."""
 
     max_actions_per_run: int = Field(50, ge=1)
     max_per_csm_per_week: int = Field(5, ge=1)
     cooldown_days: int = Field(30, ge=0)
-    holdout_pct: float = Field(10, ge=0, le=90)
 
 
 DEFAULT_BANNED_PHRASES = [
@@ -342,6 +341,82 @@ class Autonomy(_Strict):
     )
 
 
+class Allocation(_Strict):
+    """How accounts on the automated route are split, in percent (they add up to 100).
+
+    ``ai``: the automated action; ``csm``: a CSM handles it as usual; ``control``: no
+    intervention at all.
+    """
+
+    ai: float = Field(45, gt=0, le=100, description="Percent handled by the automated action.")
+    csm: float = Field(45, ge=0, le=100, description="Percent a CSM handles as usual.")
+    control: float = Field(10, ge=0, le=90, description="Percent held out: no intervention.")
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> Allocation:
+        total = self.ai + self.csm + self.control
+        if abs(total - 100) > 1e-9:
+            raise ValueError(
+                f"the allocation adds up to {total:g}%, not 100% "
+                f"(ai {self.ai:g} + csm {self.csm:g} + control {self.control:g})"
+            )
+        return self
+
+    def shares(self) -> dict[str, float]:
+        """Arm -> share of accounts (0..1)."""
+        return {"ai": self.ai / 100, "csm": self.csm / 100, "control": self.control / 100}
+
+
+Covariate = Literal["health_score", "arr", "segment"]
+_COVARIATES: tuple[Covariate, ...] = ("health_score", "arr", "segment")
+
+
+class Experiment(_Strict):
+    """The control groups and the outcomes they are compared on.
+
+    Changing the allocation, salt or ARR bands starts a new experiment at the next run;
+    changing the metrics does not (they only change what is analysed).
+    """
+
+    allocation: Allocation = Allocation()
+    salt: str = Field(
+        "", description="Seed of the assignment (empty: the workflow name and experiment number)."
+    )
+    arr_bands: list[float] = Field(
+        default_factory=lambda: [25_000.0, 100_000.0],
+        description="ARR band edges: assignment is balanced within segment x ARR band.",
+    )
+    metrics: list[str] = Field(
+        default_factory=lambda: ["renewed", "expansion_arr"],
+        description="Outcome metrics the experiment tracks.",
+    )
+    guardrail_metrics: list[str] = Field(
+        default_factory=lambda: ["renewed"],
+        description="Metrics on which a significantly worse AI arm flags the workflow for pause.",
+    )
+    lower_is_better: list[str] = Field(
+        default_factory=list, description="Metrics where a lower value is the better outcome."
+    )
+    covariates: list[Covariate] = Field(
+        default_factory=lambda: list(_COVARIATES),
+        description="Pre-period covariates for the adjusted effect (recorded at assignment).",
+    )
+    window_days: int = Field(
+        180, ge=1, le=1095, description="Days after assignment in which an outcome counts."
+    )
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="Significance level (0.05: 95% CIs).")
+    power: float = Field(0.8, gt=0.5, lt=1, description="Power for the sample-size calculator.")
+
+    @field_validator("arr_bands")
+    @classmethod
+    def _ascending(cls, v: list[float]) -> list[float]:
+        if any(b <= 0 for b in v) or any(b >= c for b, c in zip(v, v[1:], strict=False)):
+            raise ValueError(
+                "arr_bands must be positive and strictly ascending, e.g. [25000, 100000]"
+            )
+        return v
+
+
 class Workflow(_Strict):
     """One bounded workflow."""
 
@@ -359,6 +434,24 @@ class Workflow(_Strict):
     guardrails: Guardrails = Guardrails()
     output_policy: OutputPolicy = OutputPolicy()
     autonomy: Autonomy = Autonomy()
+    experiment: Experiment = Experiment()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _holdout_pct(cls, data: Any) -> Any:
+        """Versions saved before experiments had ``guardrails.holdout_pct``: it becomes the
+        control share, the rest split evenly between the AI and CSM arms."""
+        if not isinstance(data, dict):
+            return data
+        rails = data.get("guardrails")
+        if isinstance(rails, dict) and "holdout_pct" in rails:
+            rails = dict(rails)
+            hold = rails.pop("holdout_pct")
+            data = {**data, "guardrails": rails}
+            if "experiment" not in data and isinstance(hold, int | float):
+                rest = (100 - float(hold)) / 2
+                data["experiment"] = {"allocation": {"ai": rest, "csm": rest, "control": hold}}
+        return data
 
     @model_validator(mode="after")
     def _ids(self) -> Workflow:

@@ -326,15 +326,17 @@ def build_preview(ev: Evaluation) -> Preview:
             + ", ".join(f"{r.person} ({r.tasks})" for r in over.itertuples()),
         )
     )
-    hold = round(auto * wf.guardrails.holdout_pct / 100)
+    alloc = wf.experiment.allocation
+    hold = round(auto * alloc.control / 100)
     caps.append(
         CapCheck(
             "Control holdout",
-            wf.guardrails.holdout_pct,
+            alloc.control,
             hold,
             True,
-            f"{wf.guardrails.holdout_pct:g}% of automated accounts are held out as control "
-            f"(about {hold} of {auto}) once experiments are switched on",
+            f"{alloc.control:g}% of automated accounts are held out as control, no "
+            f"intervention (about {hold} of {auto}); {alloc.csm:g}% go to a CSM as usual and "
+            f"{alloc.ai:g}% get the automated action, balanced within segment and ARR band",
         )
     )
     caps.append(

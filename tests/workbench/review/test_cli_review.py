@@ -70,7 +70,7 @@ def test_the_demo_drives_the_gate_and_gate_reports_it(cli):
 
 
 def test_the_worse_demo_fails(cli):
-    code, out, _ = cli("demo", "shadow", "--weeks", "3", "--worse")
+    code, out, _ = cli("demo", "shadow", "--weeks", "4", "--worse")
     assert code == 0 and "fails: the approval rate is below the 90% target" in out
 
 

@@ -54,7 +54,7 @@ def test_the_same_run_twice_adds_no_action(book_copy):
     keys = set(store.actions(con, wf.name)["action_key"])
     again = run_workflow(con, wf, version, as_of + timedelta(days=1), actor="Ana")
     assert again.plan.proposed.empty and again.to_review == 0
-    assert set(again.plan.skipped["reason"]) <= {"duplicate", "run_cap"}
+    assert set(again.plan.skipped["reason"]) <= {"control", "duplicate", "run_cap"}
     assert set(store.actions(con, wf.name)["action_key"]) == keys
     runs = store.runs(con, wf.name)
     assert list(runs["proposed"]) == [0, len(keys)]  # newest first
@@ -104,12 +104,17 @@ def test_autonomous_runs_send_automated_actions_to_the_outbox_and_a_sample_to_re
     acts = store.actions(con, wf.name)
     auto = acts[acts["route"] == "automated"]
     assert len(auto) and out.to_outbox > 0
-    # Escalations always go to a person; automated ones to the outbox unless sampled or held.
+    # Escalations always go to a person; automated ones to the outbox unless sampled or held,
+    # or in the CSM arm of the experiment (a person handles those as usual).
     assert (acts.loc[acts["route"] != "automated", "destination"] == "review").all()
-    expect_review = auto["sampled"] | auto["held"]
+    assert acts.loc[acts["route"] != "automated", "arm"].isna().all()
+    assert set(auto["arm"]) == {"ai", "csm"}  # control accounts get no action at all
+    expect_review = auto["sampled"] | auto["held"] | (auto["arm"] == "csm")
     assert (auto.loc[expect_review, "destination"] == "review").all()
     assert (auto.loc[~expect_review, "destination"] == "outbox").all()
-    assert list(auto["sampled"]) == [sampled(k, 30) for k in auto["action_key"]]
+    ai = auto["arm"] == "ai"
+    assert list(auto.loc[ai, "sampled"]) == [sampled(k, 30) for k in auto.loc[ai, "action_key"]]
+    assert not auto.loc[~ai, "sampled"].any()
     assert set(store.outbox(con, wf.name)["action_key"]) == set(
         auto.loc[~expect_review, "action_key"]
     )

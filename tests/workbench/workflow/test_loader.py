@@ -89,7 +89,7 @@ CASES = [
         _set("colour", value="red"),
         [
             "top level: unknown field 'colour' (allowed: name, description, trigger, facts, "
-            "health, scope, conditions, escalation, action, guardrails, output_policy, autonomy)"
+            "health, scope, conditions, escalation, action, guardrails, output_policy, autonomy, experiment)"
         ],
         id="unknown-top-field",
     ),

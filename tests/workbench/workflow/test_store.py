@@ -53,8 +53,8 @@ def test_text_is_stored_as_written_and_models_as_normalised_yaml(con):
     text = "# why: the playbook's example\n" + DEFAULT
     v1 = save_version(con, text, "alice", "first")
     assert get_version(con, NAME, 1).yaml == text
-    wf = parse_workflow(_edit(DEFAULT, "holdout_pct: 10", "holdout_pct: 20"))
-    v2 = save_version(con, wf, "alice", "bigger holdout")
+    wf = parse_workflow(_edit(DEFAULT, "cooldown_days: 30", "cooldown_days: 45"))
+    v2 = save_version(con, wf, "alice", "longer cooldown")
     assert v2.yaml == dump_workflow(wf) and v2.workflow == wf
     assert v1.workflow == parse_workflow(DEFAULT)
 

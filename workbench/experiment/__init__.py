@@ -1,0 +1,1 @@
+"""Control groups and outcome measurement: assignment, outcomes, statistics, power."""
