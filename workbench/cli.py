@@ -16,6 +16,7 @@ import pandas as pd
 
 from workbench.cli_audit import add_audit_parser, cmd_audit
 from workbench.cli_draft import add_draft_parser, cmd_draft
+from workbench.cli_experiment import add_experiment_parsers, run_experiment_command
 from workbench.cli_review import add_review_parsers, run_review_command
 from workbench.cli_workflow import (
     OFFLINE,
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     add_draft_parser(sub)
     add_audit_parser(sub)
     add_review_parsers(sub)
+    add_experiment_parsers(sub)
     return p
 
 
@@ -245,6 +247,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "audit":
             return cmd_audit(con, args)
         code = run_review_command(con, args)
+        if code is not None:
+            return code
+        code = run_experiment_command(con, args)
         if code is not None:
             return code
         code = run_workflow_command(con, ws, args)

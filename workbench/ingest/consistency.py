@@ -95,7 +95,9 @@ def existing_key_problems(
     if not kind.key:
         return [], None
     cols = {r[0] for r in con.execute(f"DESCRIBE {target}").fetchall()}
-    if not set(kind.key) <= cols:
+    # A file that lacks a key column is reported as a missing required column instead.
+    staged_cols = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    if not set(kind.key) <= cols & staged_cols:
         return [], None
     on = " AND ".join(f"c.{quote_ident(k)} = t.{quote_ident(k)}" for k in kind.key)
     cond = f"EXISTS (SELECT 1 FROM {target} t WHERE {on})"

@@ -421,8 +421,39 @@ ACTIVITY = DatasetKind(
     ),
 )
 
+METRICS = DatasetKind(
+    name="metrics",
+    label="Outcome metrics",
+    description=(
+        "Any numeric or yes/no outcome per account (time to first response, CSAT, "
+        "expansion...), wide: one column per metric."
+    ),
+    # No key: a wide file may repeat an account (one row per measurement) and
+    # measured_at is optional, so there is nothing every file can be unique on.
+    key=(),
+    columns=(
+        Column("account_id", "text", True, _ACCOUNT_ID, "Account identifier"),
+        Column(
+            "measured_at",
+            "date",
+            False,
+            (
+                "measured at",
+                "measured on",
+                "measurement date",
+                "date",
+                "as of",
+                "as of date",
+                "snapshot date",
+                "period end",
+            ),
+            "When the outcome was measured (a row without it counts in any window)",
+        ),
+    ),
+)
+
 KINDS: dict[str, DatasetKind] = {
-    k.name: k for k in (ACCOUNTS, USAGE, TICKETS, SURVEYS, OUTCOMES, ACTIVITY)
+    k.name: k for k in (ACCOUNTS, USAGE, TICKETS, SURVEYS, OUTCOMES, ACTIVITY, METRICS)
 }
 
 

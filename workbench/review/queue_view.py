@@ -39,7 +39,7 @@ SORT_WORDS: dict[Sort, str] = {
 }
 
 TABLE_COLUMNS = (
-    "action_key", "account_name", "account_id", "route", "segment", "arr", "assignee",
+    "action_key", "account_name", "account_id", "route", "arm", "segment", "arr", "assignee",
     "run_id", "as_of", "held", "sampled", "subject", "reasons",
 )  # fmt: skip
 

@@ -136,6 +136,13 @@ def _flags(row: pd.Series) -> None:
             "metrics, not toward the autonomy gate (which counts automated-route reviews).",
             icon=":material/person:",
         )
+    if str(row.get("arm") or "") == "csm":
+        st.info(
+            "**CSM arm of the experiment.** A CSM handles this account as usual: in autonomous "
+            "mode it never goes to the outbox. Review the draft all the same; it counts toward "
+            "the gate, and the Outcomes page compares this arm with the AI arm and control.",
+            icon=":material/science:",
+        )
     if bool(row["sampled"]):
         st.caption(
             "Sampled in autonomous mode: this review checks the workflow still clears the bar; "

@@ -31,6 +31,7 @@ BULK = "rv:bulk"  # a bulk decision waiting for its confirmation
 TABLE = {
     "account_name": st.column_config.TextColumn("Account", pinned=True),
     "route": st.column_config.TextColumn("Route"),
+    "arm": st.column_config.TextColumn("Arm", help="Experiment arm (automated route only)"),
     "held": st.column_config.CheckboxColumn("Held", help="The drafting checks held this draft"),
     "segment": st.column_config.TextColumn("Segment"),
     "arr": st.column_config.NumberColumn("ARR", format="$%,.0f"),

@@ -41,6 +41,7 @@ def _queue() -> pd.DataFrame:
     )  # fmt: skip
     frame["as_of"] = pd.Timestamp("2026-10-11")
     frame["sampled"] = False
+    frame["arm"] = ["ai", None, "csm", None]
     # The store returns the queue in run and priority order; shuffle to prove sort_queue orders.
     return frame.iloc[[2, 0, 3, 1]].reset_index(drop=True)
 

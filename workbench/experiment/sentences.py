@@ -1,0 +1,76 @@
+"""The experiment's findings in sentences: one comparison, its power, a skew warning.
+
+The sentences put the figures first and the judgement last, e.g. "Renewed: AI-handled
+84.0% vs control 71.2%: +12.8 points (95% CI +4.1 to +21.5), p = 0.004 — a real
+improvement."
+"""
+
+from __future__ import annotations
+
+from workbench.experiment import wording
+from workbench.experiment.power import PowerResult
+from workbench.experiment.stats import SKEW_LIMIT, Comparison
+from workbench.experiment.types import MetricSpec
+
+
+def pair_sentence(spec: MetricSpec, t: str, b: str, c: Comparison, pw: PowerResult) -> str:
+    """One comparison in a sentence: the two levels, the change with its interval and p,
+    and what it means ("a real improvement", "significantly worse than control", or "not
+    distinguishable from control" with what the experiment could have detected)."""
+    unit = "rate" if spec.kind == "binary" else spec.unit
+    label = spec.label if spec.kind == "binary" else f"{spec.label}, mean per account"
+    head = f"{label}: {wording.arm_label(t)}"
+    against = wording.ARM_AS_BASELINE.get(b, b)
+    if c.p is None or c.diff is None:
+        return f"{spec.label}, {wording.arm_label(t)} vs {against}: {c.message}."
+    ci = (
+        wording.interval(c.ci_low, c.ci_high, unit, c.alpha)
+        if c.ci_low is not None
+        else "no interval: each arm is all-or-nothing"
+    )
+    base_word = "control" if b == "control" else wording.arm_label(b)
+    figures = (
+        f"{head} {wording.value(c.value_t, unit)} vs {base_word} {wording.value(c.value_b, unit)}: "
+        f"{wording.diff(c.diff, unit)} ({ci}), {wording.p_value(c.p)}"
+    )
+    if c.p < c.alpha and c.diff != 0:
+        better = (c.diff > 0) == spec.higher_is_better
+        judged = "a real improvement" if better else f"significantly worse than {against}"
+        return f"{figures} — {judged}."
+    return f"{figures} — not distinguishable from {against}{power_clause(pw)}."
+
+
+def power_clause(pw: PowerResult) -> str:
+    """After "not distinguishable": whether that says much, given the detectable change."""
+    arms = (
+        f"{wording.count(pw.n_t)} accounts per arm"
+        if pw.n_t == pw.n_b
+        else f"{wording.count(pw.n_t)} and {wording.count(pw.n_b)} accounts"
+    )
+    det = pw.detectable
+    if det.effect is None:
+        return (
+            f"; with {arms} this experiment is underpowered: {det.message}"
+            if pw.underpowered
+            else ""
+        )
+    size = wording.diff(det.effect, pw.unit, signed=False)
+    if pw.underpowered:
+        return f"; with {arms} this experiment is underpowered: it can only detect changes of {size} or more"
+    return f"; it could detect changes of {size} or more, so any real effect is probably smaller"
+
+
+def skew_note(spec: MetricSpec, skew: tuple[tuple[str, float | None], ...], log_ok: bool) -> str:
+    """Why the mean of a heavily skewed metric needs care, and what is shown instead."""
+    arms = ", ".join(
+        f"{s:.1f} in {wording.arm_label(a)}"
+        for a, s in skew
+        if s is not None and abs(s) > SKEW_LIMIT
+    )
+    head = (
+        f"{spec.label} is heavily skewed (sample skewness {arms}; above {SKEW_LIMIT:g} counts as "
+        "heavy): a few large values move the mean a lot"
+    )
+    if log_ok:
+        return head + ", so Welch's test on log(1 + value) is shown as well."
+    return head + "; the values include negatives, so no log comparison is made."
