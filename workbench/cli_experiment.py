@@ -1,8 +1,10 @@
-"""``workbench outcomes import``: experiment outcomes from the shell.
+"""The experiment from the shell: ``outcomes import``, ``experiment status``, ``analyze``.
 
 Renewal outcomes or an outcome-metrics file go through the same import pipeline as
 ``workbench import`` (one transaction: a failed import changes nothing); then the command
 says how many accounts of the current workflow's experiment have each metric so far.
+``experiment status`` and ``analyze`` print what ``experiment.evaluate`` finds, the same
+as the Outcomes page; ``analyze --out`` writes the experiment report (.xlsx, .html, .csv).
 Exit codes as in ``workbench.cli``.
 """
 
@@ -15,9 +17,13 @@ from typing import Literal
 
 import duckdb
 
+from workbench.cli_analyze import cmd_analyze, cmd_experiment_status
 from workbench.cli_workflow import _default_author
 from workbench.errors import ImportBlocked
+from workbench.experiment.evaluate import evaluate
+from workbench.experiment.guardrail import record_flags
 from workbench.experiment.outcomes import metrics_table, outcome_counts, resolve_metrics
+from workbench.experiment.store import current_experiment
 from workbench.ingest.kinds import OUTCOMES
 from workbench.ingest.pipeline import (
     ImportOptions,
@@ -28,7 +34,7 @@ from workbench.ingest.pipeline import (
 )
 from workbench.workflow.store import latest
 
-COMMANDS = ("outcomes",)
+COMMANDS = ("outcomes", "experiment", "analyze")
 DEFAULT_MODE: dict[str, Literal["append", "replace"]] = {
     "outcomes": "append",
     "metrics": "replace",
@@ -63,6 +69,41 @@ def add_experiment_parsers(sub: argparse._SubParsersAction[argparse.ArgumentPars
     im.add_argument("--sheet", help="spreadsheet sheet (default: the first with data)")
     im.add_argument("--date-order", choices=("auto", "dmy", "mdy"), default="auto")
     im.add_argument("--dry-run", action="store_true", help="validate only; change nothing")
+
+    ex = sub.add_parser("experiment", help="the control-group experiment of the workflow")
+    esub = ex.add_subparsers(dest="experiment_command", required=True, metavar="ACTION")
+    st = esub.add_parser(
+        "status", help="the experiment: allocation, accounts per arm and stratum, split check"
+    )
+    st.add_argument("--experiment", type=int, metavar="N", help="an earlier experiment")
+
+    an = sub.add_parser(
+        "analyze",
+        help="compare the arms on the outcome metrics (AI vs CSM vs control)",
+        description="Rates or means per arm, the difference with a 95%% CI and p-value for "
+        "each pair of arms, the covariate-adjusted effect, the sample ratio check and power, "
+        "in words. Guardrail breaches flag the workflow for pause (audit log).",
+    )
+    an.add_argument("--metric", action="append", metavar="M",
+                    help="a metric to analyse (repeatable; default: the workflow's metrics)")  # fmt: skip
+    an.add_argument("--segment", help="only accounts of this segment")
+    an.add_argument("--experiment", type=int, metavar="N", help="an earlier experiment")
+    an.add_argument("--mde", action="append", metavar="M=V", type=_mde_arg,
+                    help="the effect the power calculator targets, e.g. renewed=0.05 (5 points)")  # fmt: skip
+    an.add_argument("--out", type=Path, metavar="FILE",
+                    help="write the experiment report: .xlsx, .html (printable) or .csv")  # fmt: skip
+
+
+def _mde_arg(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep or not name:
+            raise ValueError
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not METRIC=VALUE, e.g. renewed=0.05 (5 points) or expansion_arr=500"
+        ) from None
 
 
 def detect_kind(
@@ -107,15 +148,11 @@ def _experiment_counts(con: duckdb.DuckDBPyConnection) -> None:
     if v is None:
         print("No workflow is saved yet, so there is no experiment to count outcomes for.")
         return
-    rows = con.execute(
-        "SELECT experiment_id FROM wb.experiments WHERE workflow_name = ? AND ended_at IS NULL "
-        "ORDER BY started_at DESC, experiment_id DESC LIMIT 1",
-        [v.name],
-    ).fetchall()
-    if not rows:
+    running = current_experiment(con, v.name)
+    if running is None:
         print(f"Workflow '{v.name}' has no running experiment yet; its first run starts one.")
         return
-    experiment_id = int(rows[0][0])
+    experiment_id = running.experiment_id
     exp = v.workflow.experiment
     specs, problems = resolve_metrics(con, exp)
     print(
@@ -168,11 +205,28 @@ def cmd_outcomes_import(con: duckdb.DuckDBPyConnection, args: argparse.Namespace
         for note in notes:
             print(f"  note: {note}")
     _experiment_counts(con)
+    _flag(con)
     return 0
+
+
+def _flag(con: duckdb.DuckDBPyConnection) -> None:
+    """After new outcomes: record guardrail breaches of the current experiment, and say so."""
+    v = latest(con)
+    if v is None:
+        return
+    report = evaluate(con, v.workflow)
+    if report.breaches:
+        record_flags(con, report, actor=_default_author())
+        for b in report.breaches:
+            print(f"FLAGGED FOR PAUSE: {b.sentence}")
 
 
 def run_experiment_command(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int | None:
     """Run one of ``COMMANDS``; ``None`` when the command is not one of them."""
     if args.command == "outcomes" and args.outcomes_command == "import":
         return cmd_outcomes_import(con, args)
+    if args.command == "experiment" and args.experiment_command == "status":
+        return cmd_experiment_status(con, args)
+    if args.command == "analyze":
+        return cmd_analyze(con, args)
     return None

@@ -18,6 +18,7 @@ import pandas as pd
 from workbench.cli_workflow import _date_arg, _default_author
 from workbench.drafting.settings import load_llm_settings
 from workbench.errors import WorkbenchError
+from workbench.experiment.scenario import import_demo_outcomes
 from workbench.export.logged import write_export, write_table_export
 from workbench.review import store
 from workbench.review.control import change_mode, current_mode, gate_rule
@@ -99,6 +100,17 @@ def add_review_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     shadow.add_argument("--seed", type=int, default=GOOD.seed)
     shadow.add_argument("--last", type=_date_arg, metavar="DATE",
                         help="the last run's date (default: a week before the newest data)")  # fmt: skip
+    outcomes = dsub.add_parser(
+        "outcomes",
+        help="generated renewal outcomes with a known effect for the experiment's accounts "
+        "(renewal: control 70%%, CSM 78%%, AI 86%%), imported like any file",
+    )
+    outcomes.add_argument("--seed", type=int, default=7)
+    outcomes.add_argument("--plant-srm", type=float, default=0.0, metavar="SHARE",
+                          help="leave this share of control accounts out (a planted sample "
+                          "ratio mismatch), e.g. 0.6")  # fmt: skip
+    outcomes.add_argument("--dir", type=Path, default=Path("."), metavar="DIR",
+                          help="where the generated CSV is written (default: here)")  # fmt: skip
 
 
 def _current(con: duckdb.DuckDBPyConnection) -> WorkflowVersion:
@@ -269,7 +281,29 @@ def cmd_report(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_outcomes(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    v = _current(con)
+    if not 0 <= args.plant_srm < 1:
+        raise WorkbenchError(
+            f"--plant-srm {args.plant_srm} is not a share between 0 and 1.", "Use e.g. 0.6."
+        )
+    path, result = import_demo_outcomes(
+        con, v.workflow, args.dir, seed=args.seed, drop_control_share=args.plant_srm
+    )
+    print(
+        f"Generated {result.rows_imported:,} renewal outcomes for the experiment's accounts "
+        f"(known effect: renewal control 70%, CSM 78%, AI 86%) in {path} and appended them "
+        "to the outcomes table."
+    )
+    if args.plant_srm:
+        print(f"Planted: {args.plant_srm:.0%} of control accounts left out of the file.")
+    print("See the Outcomes page, or `workbench analyze`.")
+    return 0
+
+
 def cmd_demo(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    if args.demo_command == "outcomes":
+        return cmd_demo_outcomes(con, args)
     v = _current(con)
     if len(store.runs(con, v.name)):
         raise WorkbenchError(

@@ -12,10 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
+from workbench.errors import WorkbenchError
+from workbench.experiment.store import assignments, current_experiment
+from workbench.ingest.pipeline import ImportOptions, ImportResult, import_file
 from workbench.samplebook.words import CHURN_REASONS, DOWNGRADE_REASONS
+from workbench.workflow.model import Workflow
 
 HEADERS: tuple[str, ...] = (
     "Account ID", "Renewal Date", "Outcome", "ARR Before", "ARR After", "Expansion ARR",
@@ -127,3 +132,39 @@ def write_outcomes_csv(frame: pd.DataFrame, path: Path) -> Path:
             df[col] = df[col].dt.strftime("%Y-%m-%d")
     path.write_bytes(df.to_csv(index=False, lineterminator="\n", na_rep="").encode("utf-8"))
     return path
+
+
+def import_demo_outcomes(
+    con: duckdb.DuckDBPyConnection,
+    wf: Workflow,
+    folder: Path,
+    *,
+    seed: int = 7,
+    drop_control_share: float = 0.0,
+    actor: str = "workshop",
+) -> tuple[Path, ImportResult]:
+    """Generate renewal outcomes for the running experiment's accounts and import them.
+
+    The file is written to ``folder`` (kept, so a workshop can open it) and appended to the
+    ``outcomes`` table through the import pipeline, like any other file.
+
+    Raises:
+        WorkbenchError: The workflow has no experiment, or no account is assigned yet.
+    """
+    info = current_experiment(con, wf.name)
+    if info is None:
+        raise WorkbenchError(
+            f"'{wf.name}' has no experiment yet, so there is nobody to generate outcomes for.",
+            "Run the workflow first (for a workshop: `workbench demo shadow`).",
+        )
+    assigned = assignments(con, info.experiment_id)
+    if assigned.empty:
+        raise WorkbenchError(
+            f"Experiment {info.experiment_id} has no assigned accounts yet.",
+            "Run the workflow on a date where it fires on accounts on the automated route.",
+        )
+    frame = generate_outcomes(assigned, seed=seed, drop_control_share=drop_control_share)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_outcomes_csv(frame, folder / f"demo_outcomes_experiment_{info.experiment_id}.csv")
+    result = import_file(con, path, ImportOptions(kind="outcomes", mode="append", actor=actor))
+    return path, result

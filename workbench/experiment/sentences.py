@@ -8,6 +8,7 @@ improvement."
 from __future__ import annotations
 
 from workbench.experiment import wording
+from workbench.experiment.adjusted import AdjustedEffect
 from workbench.experiment.power import PowerResult
 from workbench.experiment.stats import SKEW_LIMIT, Comparison
 from workbench.experiment.types import MetricSpec
@@ -74,3 +75,28 @@ def skew_note(spec: MetricSpec, skew: tuple[tuple[str, float | None], ...], log_
     if log_ok:
         return head + ", so Welch's test on log(1 + value) is shown as well."
     return head + "; the values include negatives, so no log comparison is made."
+
+
+def adjusted_sentence(spec: MetricSpec, a: AdjustedEffect) -> str:
+    """The covariate-adjusted effect in a sentence (or why there is none)."""
+    if a.code != "ok":
+        return f"Adjusted for covariates: {a.message or 'not estimated'}"
+    covs = ", ".join(a.covariates) or "no covariates"
+    if spec.kind == "binary" and a.odds_ratio is not None and a.ame is not None:
+        text = (
+            f"Adjusted for {covs} ({a.method}, {a.n_used:,} accounts): odds ratio "
+            f"{a.odds_ratio:.3g} (95% CI {a.or_low:.3g} to {a.or_high:.3g}); average effect "
+            f"{wording.diff(a.ame, 'rate')} "
+            f"({wording.interval(a.ame_low, a.ame_high, 'rate', a.alpha)}), "
+            f"{wording.p_value(a.ame_p)}."
+        )
+    else:
+        unit = spec.unit if spec.kind == "continuous" else "rate"
+        text = (
+            f"Adjusted for {covs} ({a.method}, {a.n_used:,} accounts): "
+            f"{wording.diff(a.coef, unit)} ({wording.interval(a.ci_low, a.ci_high, unit, a.alpha)}), "
+            f"{wording.p_value(a.p)}."
+        )
+    if a.notes:
+        text += " " + " ".join(a.notes)
+    return text
