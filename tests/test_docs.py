@@ -67,6 +67,10 @@ def test_every_problem_kind_documented(code):
         "outbox",
         "report monthly",
         "demo shadow",
+        "experiment status",
+        "outcomes import",
+        "analyze",
+        "demo outcomes",
     ],
 )
 def test_every_cli_command_documented(command):
