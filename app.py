@@ -20,6 +20,7 @@ pages = [
     st.Page("app_pages/drafts.py", title="Drafts", icon=":material/edit_note:"),
     st.Page("app_pages/review.py", title="Review", icon=":material/fact_check:"),
     st.Page("app_pages/approval.py", title="Approval & gate", icon=":material/verified:"),
+    st.Page("app_pages/outcomes.py", title="Outcomes", icon=":material/monitoring:"),
     st.Page("app_pages/governance.py", title="Governance", icon=":material/policy:"),
     st.Page("app_pages/audit_log.py", title="Audit log", icon=":material/receipt_long:"),
     st.Page("app_pages/settings.py", title="Model & prompts", icon=":material/smart_toy:"),

@@ -68,6 +68,12 @@ class ExperimentReport:
                 f"Experiment {self.experiment.experiment_id} has no assigned accounts yet: no "
                 "run has fired on an account on the automated route since it started."
             )
+        if not self.specs and self.problems:
+            return (
+                "None of the workflow's metrics can be measured with the data in this workspace "
+                "yet. Import renewal outcomes or an outcome-metrics file (Data page, or "
+                "`workbench outcomes import FILE`)."
+            )
         observed = {s.name: int(self.frame[s.name].notna().sum()) for s in self.specs}
         if self.specs and not any(observed.values()):
             return (
