@@ -1,4 +1,5 @@
-"""Governance: the month at a glance, the audit chain, the rollback plan and the monthly pack."""
+"""Governance: the month at a glance, the guardrails, the audit chain, the rollback plan and the
+monthly pack."""
 
 import streamlit as st
 
@@ -9,7 +10,8 @@ ctx = ui.bootstrap()
 st.title("Governance")
 st.markdown(
     "The playbook's monthly review: what the workflow did this month, how reviewers judged it, "
-    "whether the autonomy gate holds, whether the audit log is intact, and the way back to an "
+    "whether the autonomy gate holds, whether the experiment's guardrails hold (the AI arm doing "
+    "no harm against control and CSM), whether the audit log is intact, and the way back to an "
     "earlier version if it is needed."
 )
 

@@ -1,4 +1,5 @@
-"""Governance page flow: an empty workspace, a busy one, a tampered audit log and a rollback."""
+"""Governance page flow: an empty workspace, a busy one, a tampered audit log, a rollback, and
+the guardrails: clear, or breached and paused from the page."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.experiment_scenarios import build_broad
 from workbench import audit
+from workbench.experiment.guardrail import flags
 from workbench.review import store
 from workbench.review.control import change_mode, current_mode
 from workbench.review.decide import DecisionInput, record_decisions
@@ -81,6 +84,8 @@ def test_governance_page_on_a_busy_workspace(busy_ws, open_app):
     assert "No earlier version ran with the gate passing" in markdown
     assert "nothing is deleted" in markdown
     assert at.selectbox(key="gov:version").value == 1  # the plan's suggestion
+    assert any(s.value == "Guardrails" for s in at.subheader)
+    assert not any(b.proto.label == "Pause the workflow" for b in at.button)
 
 
 def test_a_tampered_audit_log_is_named_in_red_with_a_way_to_the_log(busy_ws, open_app):
@@ -134,6 +139,68 @@ def test_rollback_from_the_page_asks_for_confirmation_and_is_recorded(busy_ws, o
         entries = audit.entries(con, kind="rollback")
         assert len(entries) == 1 and entries.iloc[0]["actor"] == "Ana"
         assert '"new_version":3' in entries.iloc[0]["detail"]
+        assert audit.verify(con).ok
+    finally:
+        con.close()
+
+
+# --- guardrails ------------------------------------------------------------------------
+
+
+def _downloads(at: AppTest) -> list[str]:
+    return [d.proto.label for d in at.get("download_button")]
+
+
+def test_clear_guardrails_are_one_green_line_with_a_way_to_the_outcomes(sample_copy, open_app):
+    build_broad(sample_copy)
+    at = open_app(sample_copy.root, "governance.py")
+    success = _texts(at.success)
+    assert "Experiment 1 of" in success and "Guardrails: clear" in success
+    assert not at.error
+    labels = [p.proto.label for p in at.get("page_link")]
+    assert "Open the Outcomes page" in labels or "experiment report below" in _texts(at.caption)
+    assert "Download the experiment report (xlsx)" in _downloads(at)
+    assert "Download the experiment report (HTML)" in _downloads(at)
+    assert any(e.proto.label.startswith("Past guardrail flags (0)") for e in at.expander)
+
+
+def test_a_breached_guardrail_is_flagged_and_the_workflow_paused_from_the_page(
+    sample_copy, open_app
+):
+    build_broad(sample_copy, renew_rate={"control": 0.9, "csm": 0.9, "ai": 0.5})
+    at = open_app(sample_copy.root, "governance.py")
+    error = _texts(at.error)
+    assert "**Flagged for pause.**" in error
+    assert "Guardrail breached: Renewed: AI-handled" in error
+    assert "significantly worse than control" in error and "(533 accounts)" in error
+    assert "Flagged for pause" in _texts(at.markdown)  # the next steps lead with it
+    assert any(e.proto.label.startswith("Past guardrail flags (2)") for e in at.expander)
+
+    # Without a reason and the ticked box nothing happens.
+    at.text_input(key="gov:pause-actor").set_value("Ana")
+    at.button(key="gov:pause").click().run()
+    assert "Fill in your name and the reason, and tick the box, first" in _texts(at.error)
+    at.text_input(key="gov:pause-reason").set_value("AI arm renews far less often")
+    at.button(key="gov:pause").click().run()
+    assert "Fill in your name and the reason, and tick the box, first" in _texts(at.error)
+
+    at.checkbox(key="gov:pause-sure").check()
+    at.button(key="gov:pause").click().run()
+    assert not at.exception, at.exception
+    assert "Workflow paused" in [t.value for t in at.toast]
+    assert "is paused (by Ana: AI arm renews far less often)" in _texts(at.success)
+    assert _metrics(at)["Mode now"] == "paused"
+    assert "Nothing to pause: the workflow is paused" in _texts(at.markdown)
+
+    con = connect(sample_copy)
+    try:
+        assert current_mode(con, NAME) == "paused"
+        last = store.mode_changes(con, NAME).iloc[-1]
+        assert (last["from_mode"], last["to_mode"], last["actor"]) == ("shadow", "paused", "Ana")
+        assert last["reason"] == "AI arm renews far less often"
+        # The flags were written once, however often the page ran.
+        assert len(audit.entries(con, kind="guardrail")) == 2 and len(flags(con, NAME)) == 2
+        assert len(audit.entries(con, kind="mode_change")) >= 2
         assert audit.verify(con).ok
     finally:
         con.close()

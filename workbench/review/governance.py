@@ -24,11 +24,13 @@ import pandas as pd
 from workbench import audit
 from workbench.audit_chain import VerifyResult
 from workbench.errors import WorkbenchError
+from workbench.experiment.evaluate import ExperimentReport, evaluate
 from workbench.review import store
 from workbench.review.control import current_mode, gate_rule, gate_verdict
 from workbench.review.gate import GateRule, GateVerdict
 from workbench.review.metrics import ApprovalMetrics, approval_metrics
 from workbench.review.modes import MODE_WORDS, Mode
+from workbench.review.pack_experiment import experiment_note, flag_step, guardrail_words
 from workbench.review.pack_tables import (
     approval_frame,
     empty_outcomes,
@@ -97,11 +99,23 @@ class MonthlyPack:
     rollback: RollbackPlan
     notes: Mapping[str, str]
     next_steps: tuple[str, ...]
+    experiment: ExperimentReport | None = None
+    """The workflow's running experiment (``experiment.evaluate``); None without a workflow."""
 
     @property
     def empty(self) -> bool:
         """No workflow saved yet."""
         return self.workflow_name is None
+
+    @property
+    def flagged(self) -> bool:
+        """A guardrail metric of the running experiment is breached: flagged for pause."""
+        return self.experiment is not None and bool(self.experiment.breaches)
+
+    @property
+    def guardrail_sentence(self) -> str:
+        """The guardrails in one line: "Flagged for pause: ..." or why there is no flag."""
+        return guardrail_words(self.experiment)
 
     @property
     def gate_sentence(self) -> str:
@@ -129,6 +143,11 @@ class MonthlyPack:
             Figure("Decisions to the end of the month", t.reviewed),
             Figure("Approval rate to the end of the month", _rate(t), True),
             Figure("Rejected in the month", self.rejected_total),
+            Figure(
+                "Experiment",
+                "(none: no workflow)" if self.experiment is None else self.experiment.sentence(),
+            ),
+            Figure("Guardrails", self.guardrail_sentence),
             Figure("Audit chain", self.audit.sentence()),
             Figure("Audit head (SEQ:HASH)", head),
             Figure(
@@ -235,6 +254,7 @@ def build_pack(con: duckdb.DuckDBPyConnection, wf_name: str | None, month: str) 
     checks = gate_frame(within(store.gate_checks(con, name or ""), "checked_at", start, end))
     box = outbox_frame(store.outbox(con, name or ""), start, end)
     outcomes = outcomes_so_far(con, name) if name is not None else None
+    experiment = evaluate(con, wf) if wf is not None else None
     verified = audit.verify(con)
 
     notes = _notes(label, name, mode, runs, m_month, checks, done_month, box, outcomes, verified)
@@ -244,6 +264,7 @@ def build_pack(con: duckdb.DuckDBPyConnection, wf_name: str | None, month: str) 
             "The workflow cannot be read against this workspace's data (no accounts, or a fact "
             "it names is missing); its YAML is shown as saved. Import accounts on the Data page."
         )
+    notes.update(experiment_note(experiment, name))
     plan = plan_rollback(con, version, mode)
     if plan.target is None:
         notes["rollback"] = plan.why
@@ -274,7 +295,8 @@ def build_pack(con: duckdb.DuckDBPyConnection, wf_name: str | None, month: str) 
         audit_problems=problems_frame(verified),
         rollback=plan,
         notes=notes,
-        next_steps=_next_steps(con, name, mode, wf),
+        next_steps=flag_step(experiment, mode) + _next_steps(con, name, mode, wf),
+        experiment=experiment,
     )
 
 

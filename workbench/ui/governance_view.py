@@ -1,5 +1,6 @@
-"""The Governance page: the workflow's month at a glance, the audit chain, the rollback plan
-with a one-click (and confirmed) rollback, and the monthly review pack to download.
+"""The Governance page: the workflow's month at a glance, its guardrails (with a confirmed
+pause when one is breached), the audit chain, the rollback plan with a one-click (and
+confirmed) rollback, and the monthly review pack and experiment report to download.
 
 Everything shown comes from ``governance.build_pack``, the same pack the downloads hold.
 """
@@ -13,6 +14,7 @@ from workbench.export.monthly_pack import monthly_pack_html, monthly_pack_xlsx
 from workbench.review.governance import MonthlyPack, build_pack, month_options
 from workbench.review.modes import MODE_WORDS
 from workbench.review.rollback import rollback
+from workbench.ui import guardrail_view
 from workbench.ui.approval_view import rate_chart
 from workbench.ui.bootstrap import Context
 from workbench.ui.downloads import XLSX_MIME, download_button
@@ -220,6 +222,8 @@ def pack_downloads(ctx: Context, pack: MonthlyPack) -> None:
         icon=":material/print:",
         where=c2,
     )
+    if pack.experiment is not None and pack.experiment.experiment is not None:
+        guardrail_view.report_downloads(ctx, pack.experiment)
 
 
 def render(ctx: Context) -> None:
@@ -231,6 +235,8 @@ def render(ctx: Context) -> None:
         pack_downloads(ctx, pack)
         return
     header(pack)
+    with user_errors():
+        guardrail_view.guardrail_section(ctx, pack)
     left, right = st.columns(2, gap="large")
     with left, user_errors():
         runs_section(pack)

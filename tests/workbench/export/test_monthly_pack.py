@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import shutil
 from datetime import date, datetime, timedelta
 from io import BytesIO
@@ -11,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from workbench.export.experiment_report import PACK_SHEETS
 from workbench.export.monthly_pack import (
     PERCENT_FORMAT,
     SHEETS,
@@ -107,6 +109,28 @@ def test_the_workbook_has_the_expected_sheets(packs):
             assert ws.freeze_panes == "A2", ws.title
             assert all(c.font.bold for c in ws[1] if c.value is not None), ws.title
     assert "Summary" in SHEETS and "Rollback plan" in SHEETS and "Audit" in SHEETS
+    # The experiment's sheets follow the outcomes so far, named apart from them.
+    at = SHEETS.index("Outcomes") + 1
+    assert SHEETS[at : at + len(PACK_SHEETS)] == PACK_SHEETS
+    assert all(len(t) <= 31 for t in SHEETS) and len(set(SHEETS)) == len(SHEETS)
+
+
+def test_the_experiment_sheets_hold_the_packs_experiment(packs):
+    busy, empty = packs
+    report = busy.experiment
+    assert report is not None and report.experiment is not None
+    wb = _load(busy)
+    experiment = _summary(wb["Experiment"])
+    assert experiment["Experiment"].value == report.sentence()
+    assert experiment["Accounts assigned"].value == len(report.frame) > 0
+    assert len(list(wb["Exp outcomes"].iter_rows(min_row=2))) == len(report.frame)
+    summary = _summary(wb["Summary"])
+    assert summary["Experiment"].value == report.sentence()
+    assert summary["Guardrails"].value == busy.guardrail_sentence
+    wb = _load(empty)
+    assert "no workflow" in _summary(wb["Experiment"])["Experiment"].value
+    for title in PACK_SHEETS[1:]:
+        assert "there is no workflow" in str(wb[title]["A2"].value), title
 
 
 def test_summary_cells_are_typed(packs):
@@ -238,6 +262,9 @@ def test_html_holds_the_gate_sentence_tables_and_the_rollback_plan(packs):
     assert busy.rollback.why.replace("'", "&#x27;") in page
     assert "40.0%" in page  # the month's approval rate, as a percentage
     assert page.count("<table>") >= 8
+    assert busy.experiment is not None
+    assert "<h2>Experiment</h2>" in page and "<h3>Verdicts</h3>" in page
+    assert html.escape(busy.experiment.sentence()) in page
 
 
 def test_html_of_an_empty_workspace_says_what_to_do(packs):
@@ -246,6 +273,7 @@ def test_html_of_an_empty_workspace_says_what_to_do(packs):
     assert "no workflow yet" in page
     assert "playbook example on the Workflow page" in page
     assert "No outcomes yet" in page
+    assert "<h2>Experiment</h2>" in page and "there is no workflow" in page
 
 
 def test_html_names_audit_problems_in_red(packs, tmp_path: Path):

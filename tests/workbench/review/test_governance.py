@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.experiment_scenarios import build_broad
 from tests.workbench.review.shadow_month import MONTH, RUN_1, open_busy, prepare_busy
 from workbench import audit
 from workbench.errors import NotFound, WorkbenchError
+from workbench.experiment.evaluate import evaluate
+from workbench.experiment.guardrail import flags, record_flags
 from workbench.review import store
 from workbench.review.control import change_mode
 from workbench.review.decide import DecisionInput, record_decisions
-from workbench.review.governance import build_pack, month_bounds, month_options
+from workbench.review.governance import build_pack, month_bounds, month_of, month_options
 from workbench.review.pack_tables import outcome_class, outcomes_so_far
 from workbench.review.runs import run_workflow
 from workbench.storage.workspace import Workspace, connect
@@ -107,6 +111,9 @@ def test_an_empty_workspace_says_what_is_missing_in_every_section(empty_con):
     figures = {f.label: f.value for f in pack.summary()}
     assert figures["Runs in the month"] == 0 and figures["Decisions in the month"] == 0
     assert figures["Approval rate in the month"] is None
+    assert pack.experiment is None and not pack.flagged
+    assert pack.notes["experiment"].startswith("No experiment yet: there is no workflow")
+    assert figures["Guardrails"] == "no experiment: there is no workflow"
 
 
 def test_an_unknown_workflow_is_named(busy):
@@ -122,6 +129,10 @@ def test_sample_book_before_any_run_points_to_shadow_mode(book_copy):
     assert "Start shadow mode" in pack.next_steps[0]
     assert "No runs in 2026-11" in pack.notes["runs"]
     assert "only version" in pack.rollback.why and pack.rollback.target is None
+    assert pack.experiment is not None and pack.experiment.experiment is None
+    assert pack.notes["experiment"] == pack.experiment.next_step
+    assert "has no experiment yet" in pack.notes["experiment"]
+    assert pack.guardrail_sentence.startswith("not checked yet")
 
 
 # --- a busy workspace ------------------------------------------------------------------
@@ -301,3 +312,71 @@ def test_no_outcomes_yet_without_an_outcomes_table_or_matching_rows(busy):
 )
 def test_outcome_class(value, expected):
     assert outcome_class(value) == expected
+
+
+# --- the experiment and its guardrails -------------------------------------------------
+
+
+def test_the_pack_holds_the_running_experiment(busy):
+    pack = build_pack(busy.con, None, MONTH)
+    report = pack.experiment
+    assert report is not None and report.experiment is not None
+    assert report.workflow_name == busy.wf.name and len(report.frame) > 0
+    figures = {f.label: f.value for f in pack.summary()}
+    assert figures["Experiment"] == report.sentence()
+    assert figures["Guardrails"] == pack.guardrail_sentence
+    assert not pack.flagged and not pack.next_steps[0].startswith("Flagged")
+
+
+@pytest.fixture
+def breached(sample_copy: Workspace):
+    """The broad scenario with an AI arm that renews far less often: (connection, workflow)."""
+    build_broad(sample_copy, renew_rate={"control": 0.9, "csm": 0.9, "ai": 0.5})
+    con = connect(sample_copy)
+    v = versions.latest(con)
+    assert v is not None
+    yield con, v.workflow
+    con.close()
+
+
+def test_a_breached_guardrail_flags_the_pack_for_pause(breached):
+    con, wf = breached
+    pack = build_pack(con, None, month_of(date.today()))
+    assert pack.flagged and pack.experiment is not None
+    assert {b.baseline for b in pack.experiment.breaches} == {"control", "csm"}
+    assert pack.next_steps[0].startswith(
+        "Flagged for pause: the AI-handled arm is significantly worse than control and the "
+        "CSM-handled arm on Renewed."
+    )
+    assert "Pause the workflow on the Governance page" in pack.next_steps[0]
+    figures = {f.label: f.value for f in pack.summary()}
+    assert figures["Guardrails"].startswith("Flagged for pause: Guardrail breached")
+    # Once paused, the flag stays in the summary but no longer leads the next steps.
+    change_mode(con, wf, "paused", actor="Ana", reason="AI arm renews far less often")
+    paused = build_pack(con, None, month_of(date.today()))
+    assert paused.flagged and paused.guardrail_sentence.startswith("Flagged for pause")
+    assert not any(s.startswith("Flagged") for s in paused.next_steps)
+    assert "The workflow is paused" in paused.next_steps[0]
+
+
+def test_guardrail_flags_are_written_to_the_audit_log_once_with_their_numbers(breached):
+    con, wf = breached
+    pack = build_pack(con, None, month_of(date.today()))
+    report = pack.experiment
+    assert report is not None and report.analysis is not None
+    assert record_flags(con, report, actor="Ana") == 2
+    assert record_flags(con, report, actor="Ana") == 0  # the same data: nothing new
+    assert record_flags(con, evaluate(con, wf), actor="Ana") == 0
+    entries = audit.entries(con, kind="guardrail")
+    assert len(entries) == 2 and set(entries["actor"]) == {"Ana"}
+    renewed = report.analysis.metric("renewed")
+    assert renewed is not None
+    pair = renewed.pair("ai", "control")
+    assert pair is not None and pair.comparison is not None
+    detail = json.loads(next(d for d in entries["detail"] if '"baseline":"control"' in d))
+    assert detail["flagged_for"] == "pause" and detail["n_t"] == pair.comparison.n_t
+    assert detail["diff"] == pytest.approx(pair.comparison.diff, rel=1e-12)
+    assert detail["p"] == pytest.approx(pair.comparison.p, abs=1e-300)
+    stored = flags(con, wf.name)
+    assert len(stored) == 2 and set(stored["baseline"]) == {"control", "csm"}
+    assert audit.verify(con).ok

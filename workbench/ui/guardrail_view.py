@@ -1,0 +1,177 @@
+"""The Governance page's guardrails: an experiment flagged for pause, the confirmed pause,
+past flags, and the experiment report to download.
+
+A guardrail breach (``experiment.evaluate``'s ``breaches``) is written to the guardrail flags
+and the audit log when the page shows it (``experiment.guardrail.record_flags``, once per data
+version); pausing stays a person's decision.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from workbench.experiment.evaluate import ExperimentReport
+from workbench.experiment.guardrail import flags, record_flags
+from workbench.export.experiment_report import (
+    breach_words,
+    experiment_report_html,
+    experiment_report_xlsx,
+    srm_warnings,
+)
+from workbench.review.control import change_mode
+from workbench.review.governance import MonthlyPack
+from workbench.review.modes import MODE_WORDS
+from workbench.review.pack_experiment import guardrail_words
+from workbench.ui.bootstrap import Context
+from workbench.ui.downloads import XLSX_MIME, download_button
+from workbench.ui.errors import flash, user_errors
+from workbench.ui.workflow_state import actor_name, author_input, workflow_of
+
+PAUSED = "gov:paused"
+"""Session key: the sentence of the last pause, shown after the rerun."""
+OUTCOMES_PAGE = "app_pages/outcomes.py"
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def guardrail_section(ctx: Context, pack: MonthlyPack) -> None:
+    """The experiment's guardrails: flagged for pause (in red, with a confirmed pause), or
+    clear in one green line; past flags below."""
+    st.subheader("Guardrails")
+    if PAUSED in st.session_state:
+        st.success(str(st.session_state.pop(PAUSED)), icon=":material/pause_circle:")
+    report = pack.experiment
+    if report is None:
+        return
+    for warning in srm_warnings(report):
+        st.warning(warning, icon=":material/balance:")
+    if report.breaches:
+        if record_flags(ctx.con, report, actor=actor_name()):
+            st.toast("Guardrail flag written to the audit log", icon=":material/flag:")
+        lines = "\n".join(
+            f"- {b.sentence}\n  \n  {breach_words(report, b)}" for b in report.breaches
+        )
+        st.error(
+            "**Flagged for pause.** The AI-handled arm is significantly worse on a guardrail "
+            f"metric:\n\n{lines}",
+            icon=":material/front_hand:",
+        )
+        pause_form(ctx, pack)
+    elif report.next_step:
+        st.info(f"{report.sentence()} {report.next_step}", icon=":material/science:")
+    else:
+        st.success(
+            f"{report.sentence()} Guardrails: {guardrail_words(report)}.",
+            icon=":material/health_and_safety:",
+        )
+    outcomes_link()
+    past_flags(ctx, pack)
+
+
+def pause_form(ctx: Context, pack: MonthlyPack) -> None:
+    """Pause the workflow: a name, a reason and a ticked box first (shadow or autonomous)."""
+    v, name = pack.version, pack.workflow_name
+    if v is None or name is None:
+        return
+    if pack.mode not in ("shadow", "autonomous"):
+        st.markdown(f"Nothing to pause: the workflow is {MODE_WORDS[pack.mode]}.")
+        return
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        actor = author_input("Your name", key="gov:pause-actor")
+    reason = c2.text_input(
+        "Reason for pausing",
+        key="gov:pause-reason",
+        placeholder="e.g. the AI arm renews far less often than control",
+    )
+    sure = st.checkbox(
+        f"Pause **{name}** now: runs propose nothing until it is resumed", key="gov:pause-sure"
+    )
+    if not st.button("Pause the workflow", type="primary", key="gov:pause"):
+        return
+    if not actor or not reason.strip() or not sure:
+        st.error(
+            "Fill in your name and the reason, and tick the box, first.", icon=":material/warning:"
+        )
+        return
+    with user_errors():
+        change_mode(
+            ctx.con, workflow_of(v), "paused", actor=actor, reason=reason.strip(), version=v.version
+        )
+        st.session_state[PAUSED] = (
+            f"{name} is paused (by {actor}: {reason.strip()}). Resume it in shadow mode on the "
+            "Review page once the cause is understood."
+        )
+        for key in ("gov:pause-reason", "gov:pause-sure"):
+            st.session_state.pop(key, None)
+        flash("Workflow paused")
+        st.rerun()
+
+
+def outcomes_link() -> None:
+    """A way to the Outcomes page, where the experiment is shown in full."""
+    try:
+        if not (_ROOT / OUTCOMES_PAGE).exists():
+            raise StreamlitAPIException("no Outcomes page")
+        st.page_link(OUTCOMES_PAGE, label="Open the Outcomes page", icon=":material/science:")
+    except StreamlitAPIException:  # not in this app's navigation
+        st.caption("The experiment's figures are in the experiment report below.")
+
+
+def past_flags(ctx: Context, pack: MonthlyPack) -> None:
+    """Every guardrail flag of the workflow's experiments, newest first."""
+    found = flags(ctx.con, pack.workflow_name or "")
+    with st.expander(f"Past guardrail flags ({len(found):,})"):
+        if found.empty:
+            st.caption("No guardrail has been breached in this workflow's experiments.")
+            return
+        shown = found.rename(
+            columns={
+                "flagged_at": "flagged at", "experiment_id": "experiment", "baseline": "against",
+                "data_version": "data version",
+            }
+        )  # fmt: skip
+        st.dataframe(
+            shown[["flagged at", "experiment", "metric", "against", "sentence", "data version"]],
+            hide_index=True,
+        )
+
+
+def report_downloads(ctx: Context, report: ExperimentReport) -> None:
+    """The experiment report as a workbook and as a printable page."""
+    info = report.experiment
+    assert info is not None
+    stem = f"experiment-{info.experiment_id}-report"
+    extra = {
+        "workflow": report.workflow_name,
+        "experiment": info.experiment_id,
+        "data_version": report.data_version,
+    }
+    what = f"experiment {info.experiment_id} report"
+    c1, c2 = st.columns(2)
+    download_button(
+        "Download the experiment report (xlsx)",
+        lambda: experiment_report_xlsx(report),
+        f"{stem}.xlsx",
+        XLSX_MIME,
+        ctx=ctx,
+        what=what,
+        key="gov:exp-xlsx",
+        extra=extra,
+        icon=":material/download:",
+        where=c1,
+    )
+    download_button(
+        "Download the experiment report (HTML)",
+        lambda: experiment_report_html(report).encode("utf-8"),
+        f"{stem}.html",
+        "text/html",
+        ctx=ctx,
+        what=f"{what} (HTML)",
+        key="gov:exp-html",
+        extra=extra,
+        icon=":material/print:",
+        where=c2,
+    )
