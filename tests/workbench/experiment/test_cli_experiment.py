@@ -136,3 +136,22 @@ def test_mde_and_unknown_metric_and_bad_out(broad_root, capsys, tmp_path):
     with pytest.raises(SystemExit):
         main(["--workspace", str(broad_root), "analyze", "--mde", "renewed"])
     assert "METRIC=VALUE" in capsys.readouterr().err
+
+
+def test_analyze_writes_the_report_and_logs_the_export(broad_root, capsys, tmp_path):
+    import openpyxl
+
+    for name in ("report.xlsx", "report.html", "report.csv"):
+        code, out, err = _cli(broad_root, capsys, "analyze", "--out", str(tmp_path / name))
+        assert code == 0 and f"Wrote {tmp_path / name}." in out, err
+    book = openpyxl.load_workbook(tmp_path / "report.xlsx", read_only=True)
+    assert {"Experiment", "Comparisons", "SRM", "Power"} <= set(book.sheetnames)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Experiment report: Senior CSM for at-risk renewals" in html and "<script" not in html
+    assert "a real improvement" in html
+    con = connect(Workspace(broad_root), read_only=True)
+    try:
+        exports = audit.entries(con, kind="export", text="experiment report")
+        assert len(exports) >= 3
+    finally:
+        con.close()
