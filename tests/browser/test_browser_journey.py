@@ -225,3 +225,68 @@ def test_shadow_review_journey(sample_server):
             _settle(page)
             assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def srm_server(sample_root, tmp_path_factory):
+    """The broad experiment (about 1,300 accounts) with 60% of control outcomes left out."""
+    from tests.experiment_scenarios import add_outcomes, run_broad
+
+    ws = Path(shutil.copytree(sample_root, tmp_path_factory.mktemp("browser_srm") / "ws"))
+    run_broad(ws)
+    add_outcomes(ws, drop_control_share=0.6)
+    url, proc = _start(ws, sample=False)
+    yield url
+    _stop(proc)
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label`` (a click during a rerun can land on
+    a box that is being redrawn, so the list is opened again when it did not appear)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator('[data-testid="stSelectbox"]', has_text=label).first
+    for _ in range(3):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            _settle(page)
+    pytest.fail(f"could not choose {option!r} in {label!r}")
+
+
+def test_outcomes_journey(srm_server):
+    """The Outcomes page on a planted sample ratio mismatch: the loud warning, the verdict,
+    and a segment filter that redraws the cards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{srm_server}/outcomes", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Power calculator").wait_for(timeout=90_000)
+        _settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+
+        srm = page.locator('[data-testid="stAlert"]', has_text="Sample ratio mismatch").first
+        assert "WARNING — SAMPLE RATIO MISMATCH" in srm.inner_text()
+        assert re.search(
+            r"Control \d+ vs \d+ expected; chi-square [\d.]+, p < 0\.001", srm.inner_text()
+        )
+
+        verdict = page.locator('[data-testid="stAlert"]', has_text="Renewed: AI-handled").first
+        whole = verdict.inner_text()
+        assert "Do not trust this yet, the split differs from the plan." in whole
+        assert re.search(
+            r"Renewed: AI-handled [\d.]+% vs control [\d.]+%: \+[\d.]+ points \(95% CI", whole
+        )
+
+        _choose(page, "Segment", "SMB")
+        page.get_by_text("Showing accounts of the SMB segment").wait_for(timeout=60_000)
+        _settle(page)
+        smb = page.locator('[data-testid="stAlert"]', has_text="Renewed: AI-handled").first
+        assert smb.inner_text() != whole and "Renewed: AI-handled" in smb.inner_text()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        browser.close()

@@ -182,6 +182,8 @@ def analyze(
             else np.zeros(len(frame), dtype=bool)
         )
         frame = frame.loc[keep]
+        # One segment: the segment covariate is constant, so it is not adjusted for at all.
+        covariates = [c for c in covariates if c != "segment"]
     n = len(frame)
     share_items = tuple((str(a), float(s)) for a, s in shares.items())
     arm = frame["arm"] if n else pd.Series([], dtype=object)

@@ -13,6 +13,16 @@ from workbench.experiment.power import PowerResult
 from workbench.experiment.stats import SKEW_LIMIT, Comparison
 from workbench.experiment.types import MetricSpec
 
+MIN_ARM_FOR_TEST = 10
+"""Below this many accounts with an outcome in an arm, a significant result is only a hint:
+the z and Welch tests rest on a normal approximation that needs more accounts (two control
+accounts that both churned give p = 0.002 against 19 that renewed)."""
+
+
+def too_few_for_test(c: Comparison) -> bool:
+    """Whether either arm of a comparison is too small for its test to be relied on."""
+    return min(c.n_t, c.n_b) < MIN_ARM_FOR_TEST
+
 
 def pair_sentence(spec: MetricSpec, t: str, b: str, c: Comparison, pw: PowerResult) -> str:
     """One comparison in a sentence: the two levels, the change with its interval and p,
@@ -36,6 +46,14 @@ def pair_sentence(spec: MetricSpec, t: str, b: str, c: Comparison, pw: PowerResu
     )
     if c.p < c.alpha and c.diff != 0:
         better = (c.diff > 0) == spec.higher_is_better
+        if too_few_for_test(c):
+            looks = "like a real improvement" if better else f"worse than {against}"
+            n, arm = (c.n_t, wording.arm_label(t)) if c.n_t <= c.n_b else (c.n_b, base_word)
+            return (
+                f"{figures} — it looks {looks}, but with only {n:,} {arm} accounts with an "
+                f"outcome the test can't be relied on yet (it needs at least {MIN_ARM_FOR_TEST} "
+                "per arm)."
+            )
         judged = "a real improvement" if better else f"significantly worse than {against}"
         return f"{figures} — {judged}."
     return f"{figures} — not distinguishable from {against}{power_clause(pw)}."

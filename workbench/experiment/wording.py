@@ -46,6 +46,14 @@ def _number(x: float) -> str:
     return f"{ax:.3g}"
 
 
+def _money(x: float) -> str:
+    """Whole dollars from $10 up ("$92", not "$92.1"); cents below ("$4.57")."""
+    ax = abs(x)
+    if ax >= 10:
+        return f"{ax:,.0f}"
+    return "0" if ax == 0 else f"{ax:.2f}"
+
+
 def value(x: float | None, unit: Unit) -> str:
     """A level: a rate "84.0%", money "$1,234", "3.2 hours", other numbers "12.3"."""
     if x is None or not math.isfinite(x):
@@ -54,7 +62,7 @@ def value(x: float | None, unit: Unit) -> str:
     if unit == "rate":
         return f"{x * 100:.1f}%"
     if unit == "currency":
-        return f"{sign}${_number(x)}"
+        return f"{sign}${_money(x)}"
     if unit == "hours":
         return f"{sign}{_number(x)} hours"
     return f"{sign}{_number(x)}"
@@ -75,7 +83,7 @@ def diff(x: float | None, unit: Unit, *, signed: bool = True, bare: bool = False
     if unit == "rate":
         return f"{sign}{abs(x) * 100:.1f}" + ("" if bare else " points")
     if unit == "currency":
-        return f"{sign}${_number(x)}"
+        return f"{sign}${_money(x)}"
     if unit == "hours":
         return f"{sign}{_number(x)}" + ("" if bare else " hours")
     return f"{sign}{_number(x)}"

@@ -18,6 +18,7 @@ import streamlit as st
 from workbench.experiment import wording
 from workbench.experiment.analysis import MetricResult, PairResult
 from workbench.experiment.evaluate import ExperimentReport
+from workbench.experiment.sentences import too_few_for_test
 from workbench.experiment.types import ARM_LABELS, ARMS, MetricSpec, Unit
 from workbench.ui.review_run import md_safe
 
@@ -26,16 +27,18 @@ SMALL_WEEK = 30
 """A weekly point resting on fewer accounts than this is drawn hollow: it moves a lot by chance."""
 ARM_COLORS = {"AI-handled": "#1f77b4", "CSM-handled": "#ff7f0e", "Control": "#7f7f7f"}
 UNTRUSTED = "not trusted (split differs from plan)"
+TOO_FEW = "too few accounts"
 FINDING_COLORS = {
     "better": "#2e7d32",
     "worse": "#c62828",
     "no clear difference": "#546e7a",
+    TOO_FEW: "#f9a825",
     UNTRUSTED: "#ef6c00",
 }
 
 
 def _scale(spec: MetricSpec) -> tuple[float, str, str]:
-    """(multiplier, axis format, unit word) for a metric's differences."""
+    """(multiplier, tooltip format, unit word) for a metric's differences."""
     if spec.kind == "binary":
         return 100.0, ",.1f", "points"
     if spec.unit == "currency":
@@ -63,6 +66,8 @@ def difference_frame(m: MetricResult, trusted: bool = True) -> pd.DataFrame:
         if c is None or c.diff is None:
             continue
         kind = finding(m.spec, c.diff, c.p, c.alpha, trusted)
+        if kind in ("better", "worse") and too_few_for_test(c):
+            kind = TOO_FEW
         rows.append(
             {
                 "pair": pair_label(pr.treatment, pr.baseline),
@@ -85,7 +90,8 @@ def difference_chart(
         return None
     _, fmt, word = _scale(m.spec)
     title = f"Difference ({word})" if word and word != "$" else "Difference"
-    x_axis = alt.Axis(format=fmt, title=title)
+    # Ticks without trailing zeros ("5", "2.5" rather than "5.0"); tooltips keep ``fmt``.
+    x_axis = alt.Axis(format=",~f" if m.spec.kind == "binary" else fmt, title=title)
     y = alt.Y("pair:N", sort=None, title=None, axis=alt.Axis(labelLimit=220))
     shown = [f for f in FINDING_COLORS if f in set(data["finding"])]
     color = alt.Color(
@@ -144,7 +150,14 @@ def weekly_chart(data: pd.DataFrame, spec: MetricSpec) -> alt.LayerChart | alt.F
     fmt = ".0%" if rate else ("$,.0f" if spec.unit == "currency" else ",.2~f")
     title = "Rate" if rate else "Mean per account"
     order = [ARM_LABELS[a] for a in ARMS]
-    x = alt.X("week:T", title="Assignment week", axis=alt.Axis(format="%d %b %Y"))
+    weeks = sorted(pd.to_datetime(data["week"]).unique()) if len(data) else []
+    # Ticks on the plotted weeks (Mondays): Vega's own weekly ticks fall on Sundays, which
+    # put a week's point beside the wrong date.
+    axis = alt.Axis(
+        format="%d %b %Y",
+        values=[pd.Timestamp(w).isoformat() for w in weeks] if len(weeks) <= 12 else alt.Undefined,
+    )
+    x = alt.X("week:T", title="Assignment week (from Monday)", axis=axis)
     y = alt.Y("mean:Q", title=title, axis=alt.Axis(format=fmt))
     scale = alt.Scale(domain=order, range=[ARM_COLORS[a] for a in order])
     color = alt.Color("arm:N", scale=scale, legend=alt.Legend(orient="bottom", title=None))
@@ -286,6 +299,8 @@ def _alert(m: MetricResult, trusted: bool) -> Callable[..., object]:
         return st.info
     if not trusted:
         return st.warning
+    if too_few_for_test(c):
+        return st.warning if c.p is not None and c.p < c.alpha else st.info
     return {"better": st.success, "worse": st.error}.get(
         finding(m.spec, c.diff, c.p, c.alpha), st.info
     )
@@ -356,9 +371,15 @@ def weekly(report: ExperimentReport, m: MetricResult, segment: str | None) -> No
     st.altair_chart(weekly_chart(data, m.spec), width="stretch")
     weeks = data["week"].nunique()
     if weeks < 2:
+        days = sorted(pd.to_datetime(report.frame["assigned_on"]).dropna().unique())
+        when = (
+            f"on {pd.Timestamp(days[0]):%d %b %Y}"
+            if len(days) == 1
+            else f"in the week of {data['week'].iloc[0]:%d %b %Y}"
+        )
         st.caption(
-            f"Every account so far was assigned in the week of {data['week'].iloc[0]:%d %b %Y}; "
-            "the lines appear once a second week of assignments has outcomes."
+            f"Every account so far was assigned {when}; the lines appear once a second week "
+            "of assignments has outcomes."
         )
     else:
         st.caption(

@@ -68,7 +68,7 @@ def filters(report: ExperimentReport, labels: dict[str, str], default: list[str]
         st.session_state.pop(SEGMENT_KEY, None)  # a segment the data no longer has
     left, right = st.columns([1, 2])
     segment = left.selectbox("Segment", options, key=SEGMENT_KEY)
-    right.multiselect(
+    picked = right.multiselect(
         "Metrics",
         list(labels),
         default=default,
@@ -77,6 +77,13 @@ def filters(report: ExperimentReport, labels: dict[str, str], default: list[str]
         help="Defaults to the metrics in the workflow's experiment section. Guardrail "
         "metrics are always analysed.",
     )
+    analysed = report.analysis.metrics if report.analysis is not None else ()
+    kept = [m.spec.label for m in analysed if m.spec.guardrail and m.spec.name not in picked]
+    if kept:
+        st.caption(
+            f"{', '.join(kept)} {'is' if len(kept) == 1 else 'are'} shown all the same: "
+            "guardrail metrics are always analysed."
+        )
     if segment != ALL_SEGMENTS:
         st.caption(
             f"Showing accounts of the **{segment}** segment (as recorded at assignment). "
@@ -96,10 +103,10 @@ def guardrail_banner(ctx: Context, whole: ExperimentReport) -> None:
     for b in whole.breaches:
         c = b.figures
         base = "control" if b.baseline == "control" else ARM_LABELS.get(b.baseline, b.baseline)
-        finding = b.sentence.removeprefix("Guardrail breached: ")
+        finding = b.sentence.removeprefix("Guardrail breached: ").removesuffix(".")
         lines.append(
             f"- {md_safe(finding)} ({c.n_t:,} AI-handled and {c.n_b:,} {base} accounts with "
-            "an outcome)"
+            "an outcome)."
         )
     st.error(
         "### Guardrail breached: flagged for pause\n\n"
@@ -203,8 +210,8 @@ def split(report: ExperimentReport) -> None:
     with st.expander("Assigned accounts per stratum and arm, outcomes per metric"):
         columns: dict[str, Any] = {
             "stratum": st.column_config.TextColumn("Stratum (segment · ARR band)"),
-            **{arm: st.column_config.NumberColumn(ARM_LABELS[arm]) for arm in ARMS},
-            "total": st.column_config.NumberColumn("Total"),
+            **{arm: st.column_config.NumberColumn(ARM_LABELS[arm], format="%,d") for arm in ARMS},
+            "total": st.column_config.NumberColumn("Total", format="%,d"),
         }
         st.dataframe(
             report.by_stratum(),
@@ -215,9 +222,15 @@ def split(report: ExperimentReport) -> None:
         )
         counts = report.outcome_counts()
         if len(counts):
+            numbers: dict[str, Any] = {
+                "metric": st.column_config.TextColumn("Metric"),
+                "with an outcome": st.column_config.NumberColumn("With an outcome", format="%,d"),
+                "assigned": st.column_config.NumberColumn("Assigned", format="%,d"),
+                **{a: st.column_config.NumberColumn(ARM_LABELS[a], format="%,d") for a in ARMS},
+            }
             st.dataframe(
-                counts.rename(columns={a: ARM_LABELS[a] for a in ARMS}),
-                column_config={"metric": st.column_config.TextColumn("Metric")},
+                counts,
+                column_config=numbers,
                 hide_index=True,
                 width="stretch",
                 key="oc:outcome-counts",
@@ -251,7 +264,7 @@ def power_calculator(report: ExperimentReport) -> None:
     if m.spec.kind == "binary":
         observed = arm_b.mean if arm_b is not None else None
         rate = cols[2].number_input(
-            f"Baseline rate ({ARM_LABELS[b].lower()}), %",
+            f"Baseline rate ({'control' if b == 'control' else ARM_LABELS[b]}), %",
             min_value=0.0,
             max_value=100.0,
             value=(0.7 if observed is None else observed) * 100,
@@ -290,6 +303,13 @@ def power_calculator(report: ExperimentReport) -> None:
             key=f"oc:pw-mde:{name}:{t}:{b}",
             help="Defaults to a fifth of the standard deviation.",
         )
+        if sd <= 0:
+            st.info(
+                "Enter the standard deviation you expect (above zero): with none, every account "
+                "would have the same value and no sample size can be worked out.",
+                icon=":material/calculate:",
+            )
+            return
         result = plan_power(
             "continuous", n_t, n_b, sd=sd, mde=effect or None, alpha=a.alpha, power=a.power,
             unit=m.spec.unit,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from workbench.experiment.types import ARM_LABELS
 from workbench.review import queue_view as qv
 from workbench.review.decide import DecisionInput, record_decisions
 from workbench.review.stats import REASON_WORDS, REASONS
@@ -119,6 +120,9 @@ def _flags(row: pd.Series) -> None:
     if isinstance(row["assignee"], str):
         facts.append(f"assignee {row['assignee']}")
     facts.append(f"{row['action_type']}")
+    arm = row.get("arm")
+    if isinstance(arm, str) and arm:
+        facts.append(f"experiment arm {ARM_LABELS.get(arm, arm)}")
     facts.append(f"run {row['run_id']} as of {pd.Timestamp(row['as_of']):%Y-%m-%d}")
     st.markdown(md_safe(f"##### {row['account_name']}"))
     st.caption(md_safe(" · ".join(facts)))

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.errors import WorkbenchError
+from workbench.experiment.types import ARM_LABELS
 from workbench.review import queue_view as qv
 from workbench.review import store
 from workbench.review.decide import DecisionInput, DecisionReport
@@ -31,7 +32,9 @@ BULK = "rv:bulk"  # a bulk decision waiting for its confirmation
 TABLE = {
     "account_name": st.column_config.TextColumn("Account", pinned=True),
     "route": st.column_config.TextColumn("Route"),
-    "arm": st.column_config.TextColumn("Arm", help="Experiment arm (automated route only)"),
+    "arm": st.column_config.TextColumn(
+        "Arm", help="Experiment arm (automated route only)", width=110
+    ),
     "held": st.column_config.CheckboxColumn("Held", help="The drafting checks held this draft"),
     "segment": st.column_config.TextColumn("Segment"),
     "arr": st.column_config.NumberColumn("ARR", format="$%,.0f"),
@@ -136,6 +139,9 @@ def _filtered(pending: pd.DataFrame) -> pd.DataFrame:
 def _table(view: pd.DataFrame) -> list[str]:
     """The queue as one table; returns the action keys of the selected rows."""
     table = qv.queue_table(view)
+    if "arm" in table.columns:
+        # Arms in the Outcomes page's words; human and manager routes have none (blank, not "None").
+        table["arm"] = [ARM_LABELS.get(a, a) if isinstance(a, str) else "" for a in table["arm"]]
     keys = list(table["action_key"])
     event = st.dataframe(
         table,

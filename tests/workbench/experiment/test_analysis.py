@@ -185,7 +185,8 @@ def test_segment_filter_keeps_its_rows_and_drops_the_segment_covariate(frame):
         r.n_accounts == int((frame["segment"] == "Enterprise").sum()) and r.segment == "Enterprise"
     )
     adjusted = r.metric("renewed").pair("ai", "csm").adjusted
-    assert "only one segment among these accounts: segment left out" in adjusted.notes
+    assert r.covariates == ("health_score", "arr")
+    assert not any("segment" in note for note in adjusted.notes)
     assert adjusted.covariates == ("health_score", "ARR per $10,000")
 
 
@@ -296,3 +297,19 @@ def test_tables_carry_the_same_figures(result):
     assert list(t["summary"]["Arm"][:3]) == ["AI-handled", "CSM-handled", "Control"]
     assert len(t["srm"]) == 9  # all accounts plus each metric, three arms each
     assert t["adjusted"]["Odds ratio"].notna().sum() == 3
+
+
+def test_a_significant_result_on_a_tiny_arm_is_only_a_hint():
+    # 19 AI-handled accounts, 17 renewed; 2 control accounts, both churned: p = 0.002.
+    n = 21
+    df = outcome_frame(90, n).assign(
+        arm=pd.array(["ai"] * 19 + ["control"] * 2, dtype="str"),
+        renewed=[1.0] * 17 + [0.0] * 4,
+    )
+    pair = analyze(df, [RENEWED], SHARES).metric("renewed").pair("ai", "control")
+    assert pair.comparison.p < 0.05
+    assert "a real improvement." not in pair.sentence
+    assert pair.sentence.endswith(
+        "— it looks like a real improvement, but with only 2 control accounts with an outcome "
+        "the test can't be relied on yet (it needs at least 10 per arm)."
+    )
