@@ -3,8 +3,9 @@
 * ``small``: the scripted six-week shadow period of the example workflow (about 45
   accounts assigned) plus generated renewal outcomes with a known effect: underpowered.
 * ``broad``: a broader version of the workflow (health below 101, renewal within 365 days;
-  allocation ai 40 / csm 30 / control 30) run once, so about 1,300 accounts are assigned,
-  plus generated outcomes: the known effect is detectable.
+  allocation ai 40 / csm 30 / control 30; caps raised so one run acts on every account it
+  fires on) run once, so about 1,300 accounts are assigned, plus generated outcomes: the
+  known effect is detectable.
 
 Each step opens and closes the workspace, so a prepared folder can be copied between steps.
 The true renewal rates are ``scenario.RENEW_RATE`` unless a test passes its own.
@@ -58,6 +59,11 @@ def run_broad(ws: Workspace | Path) -> None:
         assert v is not None
         text = v.yaml.replace("value: 60", "value: 101").replace("days: 90", "days: 365")
         text = text.replace(DEFAULT_ALLOCATION, BROAD_ALLOCATION)
+        # Caps high enough that the one run acts on every account it fires on: only accounts
+        # a run acts on join the experiment.
+        for cap in ("max_actions_per_run: 50", "max_per_csm_per_week: 8", "capacity_per_week: 8"):
+            assert cap in text
+            text = text.replace(cap, cap.split(":")[0] + ": 5000")
         assert BROAD_ALLOCATION in text
         broad = save_version(con, text, "tester", "broad scenario")
         wf = broad.workflow

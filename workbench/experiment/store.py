@@ -152,6 +152,7 @@ class AssignmentPlan:
     replaces: ExperimentInfo | None
     arms: dict[str, str]
     new_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    taken: dict[str, int] = field(default_factory=dict)  # stratum -> accounts, incl. new_rows
 
     def counts(self) -> dict[str, int]:
         """Arm -> accounts newly assigned in this run."""
@@ -202,25 +203,38 @@ def prepare(con: duckdb.DuckDBPyConnection, wf: Workflow, eligible: pd.DataFrame
                 [running.experiment_id],
             ).fetchall()
         }
+    return extend(AssignmentPlan(running, is_new, replaces, known, pd.DataFrame(), taken), eligible)
+
+
+def extend(plan: AssignmentPlan, eligible: pd.DataFrame) -> AssignmentPlan:
+    """Arms for more eligible accounts, continuing the strata's blocks (pure).
+
+    Accounts the plan already has an arm for keep it.
+    """
     ids = eligible["account_id"].astype(str) if len(eligible) else pd.Series([], dtype=str)
-    fresh = eligible[~ids.isin(list(known))].drop_duplicates("account_id")
-    bands = running.arr_bands
+    fresh = eligible[~ids.isin(list(plan.arms))].drop_duplicates("account_id")
+    if fresh.empty:
+        return plan
+    running = plan.experiment
     strata = [
-        stratum_of(seg, None if pd.isna(arr) else float(arr), bands)
-        for seg, arr in zip(fresh.get("segment", [None] * len(fresh)), fresh["arr"], strict=True)
+        stratum_of(seg, None if pd.isna(arr) else float(arr), running.arr_bands)
+        for seg, arr in zip(fresh["segment"], fresh["arr"], strict=True)
     ]
     new = assign_new(
         pd.DataFrame({"account_id": fresh["account_id"].astype(str), "stratum": strata}),
-        taken,
+        plan.taken,
         running.allocation,
         running.salt,
     )
-    if len(new):
-        cov = fresh.assign(account_id=fresh["account_id"].astype(str))
-        cov = cov[["account_id", "segment", "arr", "health_score"]]
-        new = new.merge(cov, on="account_id", how="left", validate="one_to_one")
-    arms = {**known, **dict(zip(new["account_id"], new["arm"], strict=True))}
-    return AssignmentPlan(running, is_new, replaces, arms, new)
+    cov = fresh.assign(account_id=fresh["account_id"].astype(str))
+    cov = cov[["account_id", "segment", "arr", "health_score"]]
+    new = new.merge(cov, on="account_id", how="left", validate="one_to_one")
+    taken = dict(plan.taken)
+    for stratum, n in new["stratum"].value_counts().items():
+        taken[str(stratum)] = taken.get(str(stratum), 0) + int(n)
+    rows = new if plan.new_rows.empty else pd.concat([plan.new_rows, new], ignore_index=True)
+    arms = {**plan.arms, **dict(zip(new["account_id"], new["arm"], strict=True))}
+    return AssignmentPlan(running, plan.is_new, plan.replaces, arms, rows, taken)
 
 
 def _number(value: object) -> float | None:

@@ -122,6 +122,31 @@ def _eligible(fired: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"account_id": auto.get("account_id", pd.Series(dtype=str)), **cols})
 
 
+def _plan_and_assign(
+    con: duckdb.DuckDBPyConnection,
+    wf: Workflow,
+    fired: pd.DataFrame,
+    version: int | None,
+    as_of: date,
+) -> tuple[Plan, experiment_store.AssignmentPlan]:
+    """Plan the actions, giving an arm only to accounts the run would act on.
+
+    An account over a cap, or cooling down, is not assigned, so every AI- or CSM-arm account
+    had its action: the arms compare handling, not being picked. Accounts that draw the
+    control arm get no action and free their place, so the plan is made again until no new
+    account joins (each round assigns at least one account, so it ends).
+    """
+    earlier = history(con, wf.name)
+    assignment = experiment_store.prepare(con, wf, _eligible(fired.iloc[0:0]))
+    while True:
+        plan = plan_actions(fired, earlier, wf, version, as_of, arms=assignment.arms)
+        acted = _eligible(plan.proposed)
+        fresh = acted[~acted["account_id"].astype(str).isin(list(assignment.arms))]
+        if fresh.empty:
+            return plan, assignment
+        assignment = experiment_store.extend(assignment, fresh)
+
+
 def _action_rows(
     plan: Plan,
     drafts: dict[str, DraftResult],
@@ -250,8 +275,7 @@ def run_workflow(
     if mode == "autonomous":
         _same_version_as_the_gate(con, wf.name, version)
     pv = preview(con, wf, as_of)
-    assignment = experiment_store.prepare(con, wf, _eligible(pv.fired))
-    plan = plan_actions(pv.fired, history(con, wf.name), wf, version, as_of, arms=assignment.arms)
+    plan, assignment = _plan_and_assign(con, wf, pv.fired, version, as_of)
     draft_run_id, drafts = _drafts(
         con,
         wf,

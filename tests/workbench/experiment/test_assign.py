@@ -166,6 +166,11 @@ def test_runs_assign_eligible_accounts_once_and_they_keep_their_arm(con):
     assert acts.loc[acts["route"] != "automated", "arm"].isna().all()
     skipped = set(first.plan.skipped["reason"]) | set(second.plan.skipped["reason"])
     assert ("control" in skipped) == bool((after["arm"] == "control").any())
+    # Only accounts a run acted on (or held out as control) are in the experiment: none was
+    # skipped for a cap or the cooldown without an arm's action.
+    acted = set(auto["account_id"])
+    non_control = set(after.loc[after["arm"] != "control", "account_id"])
+    assert non_control == acted
     # Covariates are recorded as they were at assignment.
     assert after["health_score"].notna().all() and after["stratum"].str.contains(" · ").all()
 
@@ -175,11 +180,11 @@ def test_a_changed_allocation_starts_a_new_experiment(con):
     change_mode(con, wf, "shadow", actor="Ana", reason="start")
     run_workflow(con, wf, version, as_of - timedelta(days=7), actor="Ana")
     old = exp_store.current_experiment(con, wf.name)
-    kept = exp_store.assignments(con, old.experiment_id)
     # Changing only the metrics keeps the experiment.
     wf2, _, _ = _wf(con, metrics=["renewed"])
     run_workflow(con, wf2, version, as_of - timedelta(days=6), actor="Ana")
     assert exp_store.current_experiment(con, wf.name).experiment_id == old.experiment_id
+    kept = exp_store.assignments(con, old.experiment_id)
     wf3, _, _ = _wf(con, allocation=Allocation(ai=60, csm=20, control=20))
     out = run_workflow(con, wf3, version, as_of, actor="Ana")
     new = exp_store.current_experiment(con, wf.name)
@@ -203,3 +208,23 @@ def test_a_stopped_run_stores_no_experiment_and_no_assignment(con):
         run_workflow(con, wf, version, as_of, actor="Ana", should_stop=lambda: True)
     assert con.execute("SELECT count(*) FROM wb.experiments").fetchall()[0][0] == 0
     assert con.execute("SELECT count(*) FROM wb.assignments").fetchall()[0][0] == 0
+
+
+def test_over_the_cap_accounts_join_no_arm_and_control_frees_its_place(con):
+    from workbench.workflow.model import Guardrails
+
+    wf, version, as_of = _wf(con, allocation=Allocation(ai=40, csm=30, control=30))
+    rails = Guardrails(**{**wf.guardrails.model_dump(), "max_actions_per_run": 10})
+    wf = wf.model_copy(update={"guardrails": rails})
+    change_mode(con, wf, "shadow", actor="Ana", reason="start")
+    out = run_workflow(con, wf, version, as_of, actor="Ana")
+    arms = exp_store.assignments(con, out.experiment_id)
+    acts = store.actions(con, wf.name)
+    assert len(acts) == 10  # the cap holds; control accounts did not take places in it
+    auto = acts[acts["route"] == "automated"]
+    in_arms = arms[arms["arm"] != "control"]
+    assert set(in_arms["account_id"]) == set(auto["account_id"])
+    assert (arms["arm"] == "control").sum() == (out.plan.skipped["reason"] == "control").sum()
+    assert (out.plan.skipped["reason"] == "run_cap").sum() > 0
+    over = set(out.plan.skipped.loc[out.plan.skipped["reason"] == "run_cap", "account_id"])
+    assert not over & set(arms["account_id"])  # over the cap: no arm
