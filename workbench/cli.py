@@ -142,14 +142,7 @@ def _mapping_from_args(
 
 
 def _report(result: ImportResult) -> None:
-    report = result.report
-    print(report.summary())
-    for note in report.notes:
-        print(f"  note: {note}")
-    for p in report.problems:
-        print(f"  {p.severity.upper()}: {p.message}")
-        if p.hint:
-            print(f"    What to do: {p.hint}")
+    print("\n".join(result.report.text_lines()))
 
 
 def cmd_import(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:

@@ -133,14 +133,7 @@ def detect_kind(
 
 
 def _print_report(result: ImportResult) -> None:
-    report = result.report
-    print(report.summary())
-    for note in report.notes:
-        print(f"  note: {note}")
-    for p in report.problems:
-        print(f"  {p.severity.upper()}: {p.message}")
-        if p.hint:
-            print(f"    What to do: {p.hint}")
+    print("\n".join(result.report.text_lines()))
 
 
 def _experiment_counts(con: duckdb.DuckDBPyConnection) -> None:

@@ -146,6 +146,15 @@ class ValidationReport:
         )
         return f"{self.file}: {plural(self.rows_in_file, 'row')}, " + ", ".join(bits) + extra + "."
 
+    def text_lines(self) -> list[str]:
+        """The report as the command line prints it: summary, notes, problems and hints."""
+        lines = [self.summary()] + [f"  note: {note}" for note in self.notes]
+        for p in self.problems:
+            lines.append(f"  {p.severity.upper()}: {p.message}")
+            if p.hint:
+                lines.append(f"    What to do: {p.hint}")
+        return lines
+
     def to_frame(self) -> pd.DataFrame:
         """One row per problem, for display and download."""
         rows = [
