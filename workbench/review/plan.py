@@ -92,7 +92,8 @@ def plan_actions(
         wf: The workflow (its action type and guardrails).
         version: The workflow version the run uses.
         as_of: The run date.
-        arms: The experiment arm of each eligible account (control accounts are skipped).
+        arms: The experiment arm of each eligible account (control accounts on the automated
+            route are skipped; escalated ones still go to a person).
     """
     g = wf.guardrails
     window = window_start(as_of, window_days)
@@ -121,7 +122,9 @@ def plan_actions(
         assignee = row.get("assignee")
         who = None if assignee is None or pd.isna(assignee) else str(assignee)
         reason: SkipReason | None = None
-        if arms is not None and arms.get(acc) == "control":
+        # Control holds back the automated action only: an escalation still reaches a person.
+        automated = str(row.get("route") or "automated") == "automated"
+        if arms is not None and automated and arms.get(acc) == "control":
             reason = "control"
         elif key in known:
             reason = "duplicate"

@@ -129,3 +129,15 @@ def test_the_run_cap_counts_earlier_runs_in_the_window():
     )
     assert again.proposed.empty
     assert list(again.skipped["reason"]) == ["duplicate"] * 3 + ["run_cap"] * 2
+
+
+def test_control_accounts_get_no_action_and_take_no_place_under_the_cap():
+    rows = fired(("A", "Dana"), ("B", "Eli"), ("C", "Dana"), ("D", "Eli"))
+    rows["route"] = ["automated", "automated", "human", "automated"]
+    arms = {"A": "control", "B": "ai", "C": "control", "D": "csm"}
+    plan = plan_actions(rows, EMPTY, wf(max_actions_per_run=2), 1, MON, arms=arms)
+    # A is held out; C was control once but is escalated now, so a person still gets it.
+    assert list(plan.proposed["account_id"]) == ["B", "C"]
+    skipped = dict(zip(plan.skipped["account_id"], plan.skipped["reason"], strict=True))
+    assert skipped == {"A": "control", "D": "run_cap"}
+    assert "1 held out as control (no intervention)" in plan.sentence()
