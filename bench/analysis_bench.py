@@ -41,6 +41,7 @@ from statsmodels.stats.proportion import (
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
 
 from workbench.experiment.analysis import analyze
+from workbench.experiment.scenario import synthetic_frame
 from workbench.experiment.types import PAIRS, MetricSpec
 
 SHARES = {"ai": 0.45, "csm": 0.45, "control": 0.10}
@@ -52,30 +53,7 @@ METRICS = (
 
 def outcome_frame(n: int, seed: int = 6) -> pd.DataFrame:
     """A seeded outcome frame: AI +0.3 and CSM +0.15 on the log-odds of renewal."""
-    rng = np.random.default_rng(seed)
-    arm = rng.choice(["ai", "csm", "control"], size=n, p=[0.45, 0.45, 0.10])
-    seg = rng.choice(["SMB", "Mid-market", "Enterprise"], size=n, p=[0.5, 0.35, 0.15])
-    arr = np.round(rng.lognormal(10, 1, n), 2)
-    health = np.round(rng.normal(60, 15, n), 1)
-    lift = np.select([arm == "ai", arm == "csm"], [0.3, 0.15], 0.0)
-    logit = -0.5 + 0.03 * (health - 60) + lift + 0.2 * (seg == "Enterprise")
-    renewed = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
-    renewed[rng.random(n) < 0.1] = np.nan
-    expansion = np.where(rng.random(n) < 0.2, rng.lognormal(7, 1.2, n), 0.0) * (1 + lift)
-    return pd.DataFrame(
-        {
-            "account_id": [f"A{i:06d}" for i in range(n)],
-            "arm": pd.array(arm, dtype="str"),
-            "stratum": pd.array(seg, dtype="str"),
-            "segment": pd.array(seg, dtype="str"),
-            "arr": arr,
-            "health_score": health,
-            "assigned_on": pd.Timestamp("2026-01-05").date(),
-            "run_id": 1,
-            "renewed": renewed,
-            "expansion_arr": expansion,
-        }
-    )
+    return synthetic_frame(n, seed=seed, lift=(0.3, 0.15))
 
 
 def by_hand(

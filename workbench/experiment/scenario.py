@@ -168,3 +168,38 @@ def import_demo_outcomes(
     path = write_outcomes_csv(frame, folder / f"demo_outcomes_experiment_{info.experiment_id}.csv")
     result = import_file(con, path, ImportOptions(kind="outcomes", mode="append", actor=actor))
     return path, result
+
+
+def synthetic_frame(
+    n: int,
+    *,
+    seed: int,
+    shares: tuple[float, float, float] = (0.45, 0.45, 0.10),
+    lift: tuple[float, float] = (0.4, 0.2),
+) -> pd.DataFrame:
+    """A seeded outcome frame (see ``experiment.types``) without a workspace: ``n`` accounts
+    split ai/csm/control by ``shares``, with ``lift`` (AI, CSM) on the log-odds of renewal
+    and on expansion. For the statistics tests and the analysis benchmark."""
+    rng = np.random.default_rng(seed)
+    arm = rng.choice(["ai", "csm", "control"], size=n, p=list(shares))
+    seg = rng.choice(["SMB", "Mid-market", "Enterprise"], size=n, p=[0.5, 0.35, 0.15])
+    health = np.round(rng.normal(60, 15, n), 1)
+    arr = np.round(rng.lognormal(10, 1, n), 2)
+    eff = np.select([arm == "ai", arm == "csm"], list(lift), 0.0)
+    renewed = (rng.random(n) < 1 / (1 + np.exp(-(0.2 + eff + 0.03 * (health - 60))))).astype(float)
+    renewed[rng.random(n) < 0.1] = np.nan
+    expansion = np.where(rng.random(n) < 0.25, rng.lognormal(7, 1.3, n), 0.0) * (1 + eff)
+    return pd.DataFrame(
+        {
+            "account_id": [f"A{i:06d}" for i in range(n)],
+            "arm": pd.array(arm, dtype="str"),
+            "stratum": pd.array(seg, dtype="str"),
+            "segment": pd.array(seg, dtype="str"),
+            "arr": arr,
+            "health_score": health,
+            "assigned_on": pd.Timestamp("2026-01-05").date(),
+            "run_id": 1,
+            "renewed": renewed,
+            "expansion_arr": expansion,
+        }
+    )

@@ -11,6 +11,7 @@ import pytest
 from scipy import stats as sps
 
 from workbench.experiment.analysis import analysis_tables, analyze, guardrail_breaches
+from workbench.experiment.scenario import synthetic_frame
 from workbench.experiment.types import ARMS, FRAME_COLUMNS, PAIRS, MetricSpec
 
 SHARES = {"ai": 0.45, "csm": 0.45, "control": 0.10}
@@ -29,29 +30,7 @@ def outcome_frame(
     p: tuple[float, float, float] = (0.45, 0.45, 0.10),
     lift: tuple[float, float] = (0.4, 0.2),
 ) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    arm = rng.choice(list(ARMS), size=n, p=p)
-    seg = rng.choice(["SMB", "Mid-market", "Enterprise"], size=n, p=[0.5, 0.35, 0.15])
-    health = np.round(rng.normal(60, 15, n), 1)
-    arr = np.round(rng.lognormal(10, 1, n), 2)
-    eff = np.select([arm == "ai", arm == "csm"], list(lift), 0.0)
-    renewed = (rng.random(n) < 1 / (1 + np.exp(-(0.2 + eff + 0.03 * (health - 60))))).astype(float)
-    renewed[rng.random(n) < 0.1] = np.nan
-    expansion = np.where(rng.random(n) < 0.25, rng.lognormal(7, 1.3, n), 0.0) * (1 + eff)
-    return pd.DataFrame(
-        {
-            "account_id": [f"A{i:05d}" for i in range(n)],
-            "arm": pd.array(arm, dtype="str"),
-            "stratum": pd.array(seg, dtype="str"),
-            "segment": pd.array(seg, dtype="str"),
-            "arr": arr,
-            "health_score": health,
-            "assigned_on": pd.Timestamp("2026-01-05").date(),
-            "run_id": 1,
-            "renewed": renewed,
-            "expansion_arr": expansion,
-        }
-    )
+    return synthetic_frame(n, seed=seed, shares=p, lift=lift)
 
 
 @pytest.fixture(scope="module")
