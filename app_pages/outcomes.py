@@ -4,9 +4,9 @@ that say whether to trust the comparison and the accounts a clear answer needs."
 import streamlit as st
 
 from workbench import ui
-from workbench.experiment.evaluate import evaluate
 from workbench.ui import outcomes_charts as card
 from workbench.ui import outcomes_view as view
+from workbench.ui.experiment_cache import experiment_report
 from workbench.ui.workflow_state import require_workflow, workflow_of
 
 ctx = ui.bootstrap()
@@ -24,10 +24,10 @@ with ui.user_errors():
     wf = workflow_of(require_workflow(ctx))
     labels, default, metrics = view.metric_choice(ctx, wf)
     segment = view.segment_choice()
-    whole = evaluate(ctx.con, wf, metrics=metrics)
+    whole = experiment_report(ctx, wf, metrics)
     if segment not in whole.segments:
         segment = None
-    report = whole if segment is None else evaluate(ctx.con, wf, metrics=metrics, segment=segment)
+    report = whole if segment is None else experiment_report(ctx, wf, metrics, segment)
 
     view.guardrail_banner(ctx, whole)
     view.experiment(report)

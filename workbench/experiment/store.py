@@ -297,3 +297,14 @@ def record(
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             values,
         )
+
+
+def experiment_version(con: duckdb.DuckDBPyConnection) -> str:
+    """Changes whenever an experiment starts or ends or an account is assigned: with the
+    data version, a cache key for anything computed from the experiments."""
+    rows = con.execute(
+        "SELECT (SELECT count(*) FROM wb.experiments), (SELECT count(ended_at) FROM "
+        "wb.experiments), (SELECT count(*) FROM wb.assignments), "
+        "(SELECT CAST(max(assigned_at) AS VARCHAR) FROM wb.assignments)"
+    ).fetchall()
+    return "/".join(str(v) for v in rows[0])

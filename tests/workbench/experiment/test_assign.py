@@ -151,7 +151,9 @@ def test_runs_assign_eligible_accounts_once_and_they_keep_their_arm(con):
     before = exp_store.assignments(con, exp.experiment_id)
     assert len(before) == sum(first.assigned.values()) > 0
     assert set(before["arm"]) <= {"ai", "csm", "control"}
+    key = exp_store.experiment_version(con)
     second = run_workflow(con, wf, version, as_of - timedelta(days=7), actor="Ana")
+    assert second.assigned and exp_store.experiment_version(con) != key  # the page's cache key
     after = exp_store.assignments(con, exp.experiment_id)
     assert after["account_id"].is_unique
     kept = after.set_index("account_id").loc[before["account_id"], "arm"]
