@@ -113,6 +113,29 @@ def csv_and_xlsx(
         )  # fmt: skip
 
 
+def xlsx_and_html(
+    ctx: Context,
+    stem: str,
+    xlsx: Data,
+    html: Data,
+    *,
+    what: str,
+    keys: tuple[str, str],
+    labels: tuple[str, str],
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """A report as ``stem.xlsx`` and as the printable ``stem.html``, side by side, each logged."""
+    c1, c2 = st.columns(2)
+    for label, data, suffix, mime, key, icon, where, said in (
+        (labels[0], xlsx, "xlsx", XLSX_MIME, keys[0], ":material/download:", c1, what),
+        (labels[1], html, "html", "text/html", keys[1], ":material/print:", c2, f"{what} (HTML)"),
+    ):
+        download_button(
+            label, data, f"{stem}.{suffix}", mime, ctx=ctx, what=said, key=key, extra=extra,
+            icon=icon, where=where,
+        )  # fmt: skip
+
+
 def _note(
     ctx: Context,
     payload: _Payload,

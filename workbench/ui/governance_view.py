@@ -17,7 +17,7 @@ from workbench.review.rollback import rollback
 from workbench.ui import guardrail_view
 from workbench.ui.approval_view import rate_chart
 from workbench.ui.bootstrap import Context
-from workbench.ui.downloads import XLSX_MIME, download_button
+from workbench.ui.downloads import xlsx_and_html
 from workbench.ui.errors import flash, user_errors
 from workbench.ui.workflow_state import author_input, current_workflow, select_workflow
 
@@ -197,30 +197,15 @@ def pack_downloads(ctx: Context, pack: MonthlyPack) -> None:
     )
     stem = f"monthly-review-{pack.month}"
     extra = {"month": pack.month, "workflow": pack.workflow_name or ""}
-    c1, c2 = st.columns(2)
-    download_button(
-        "Download the pack (xlsx)",
+    xlsx_and_html(
+        ctx,
+        stem,
         lambda: monthly_pack_xlsx(pack),
-        f"{stem}.xlsx",
-        XLSX_MIME,
-        ctx=ctx,
-        what=f"monthly review pack {pack.month}",
-        key="gov:xlsx",
-        extra=extra,
-        icon=":material/download:",
-        where=c1,
-    )
-    download_button(
-        "Download the printable page (HTML)",
         lambda: monthly_pack_html(pack).encode("utf-8"),
-        f"{stem}.html",
-        "text/html",
-        ctx=ctx,
-        what=f"monthly review pack {pack.month} (HTML)",
-        key="gov:html",
+        what=f"monthly review pack {pack.month}",
+        keys=("gov:xlsx", "gov:html"),
+        labels=("Download the pack (xlsx)", "Download the printable page (HTML)"),
         extra=extra,
-        icon=":material/print:",
-        where=c2,
     )
     if pack.experiment is not None and pack.experiment.experiment is not None:
         guardrail_view.report_downloads(ctx, pack.experiment)

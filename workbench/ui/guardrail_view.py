@@ -26,7 +26,7 @@ from workbench.review.governance import MonthlyPack
 from workbench.review.modes import MODE_WORDS
 from workbench.review.pack_experiment import guardrail_words
 from workbench.ui.bootstrap import Context
-from workbench.ui.downloads import XLSX_MIME, download_button
+from workbench.ui.downloads import xlsx_and_html
 from workbench.ui.errors import flash, user_errors
 from workbench.ui.workflow_state import actor_name, author_input, workflow_of
 
@@ -150,28 +150,13 @@ def report_downloads(ctx: Context, report: ExperimentReport) -> None:
         "data_version": report.data_version,
     }
     what = f"experiment {info.experiment_id} report"
-    c1, c2 = st.columns(2)
-    download_button(
-        "Download the experiment report (xlsx)",
+    xlsx_and_html(
+        ctx,
+        stem,
         lambda: experiment_report_xlsx(report),
-        f"{stem}.xlsx",
-        XLSX_MIME,
-        ctx=ctx,
-        what=what,
-        key="gov:exp-xlsx",
-        extra=extra,
-        icon=":material/download:",
-        where=c1,
-    )
-    download_button(
-        "Download the experiment report (HTML)",
         lambda: experiment_report_html(report).encode("utf-8"),
-        f"{stem}.html",
-        "text/html",
-        ctx=ctx,
-        what=f"{what} (HTML)",
-        key="gov:exp-html",
+        what=what,
+        keys=("gov:exp-xlsx", "gov:exp-html"),
+        labels=("Download the experiment report (xlsx)", "Download the experiment report (HTML)"),
         extra=extra,
-        icon=":material/print:",
-        where=c2,
     )
