@@ -96,9 +96,14 @@ def sample_server(tmp_path_factory):
 
 
 def _settle(page) -> None:
-    """Wait until Streamlit has finished the current run (the status widget detaches)."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
+    """Wait until Streamlit has finished the current run (the status widget detaches).
+
+    A page that calls ``st.rerun()`` starts a second run right after the first: the widget can
+    detach for a moment in between, so it is checked twice."""
+    status = page.locator('[data-testid="stStatusWidget"]')
+    for _ in range(2):
+        page.wait_for_timeout(300)
+        status.wait_for(state="detached", timeout=60_000)
 
 
 def test_import_through_the_page_shows_table_in_sidebar(server, tmp_path):
@@ -202,8 +207,11 @@ def test_shadow_review_journey(sample_server):
         page.get_by_role("textbox", name="Why (required, logged)").fill("Two-week shadow period")
         page.get_by_role("button", name=re.compile("Start shadow mode")).click()
         _settle(page)
-        run = page.get_by_role("button", name="Run now")
+        # Until the rerun after "Start shadow mode" finishes, the page can still hold the
+        # disabled button of the draft-mode run beside the new one: wait for the enabled one.
+        run = page.get_by_role("button", name="Run now", disabled=False)
         run.wait_for(timeout=60_000)
+        _settle(page)
         run.click()
         page.get_by_text(re.compile(r"Run \d+ \(shadow, as of")).first.wait_for(timeout=90_000)
         _settle(page)
