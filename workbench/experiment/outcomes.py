@@ -21,7 +21,7 @@ import pandas as pd
 from workbench.experiment.types import FRAME_COLUMNS, MetricSpec
 from workbench.ingest.parse import boolean_expr, present_expr
 from workbench.storage.sql import Params, qualified, quote_ident
-from workbench.workflow.facts import CHURN_WORDS
+from workbench.workflow.facts import CHURN_WORDS, PENDING_WORDS
 from workbench.workflow.model import Experiment
 
 _SOURCES = ("outcomes", "tickets", "surveys", "metrics")
@@ -38,7 +38,8 @@ class _Builtin:
 BUILTINS: tuple[_Builtin, ...] = (
     _Builtin(
         MetricSpec("renewed", "Renewed", "binary", unit="rate", source=(
-            f"{_FIRST_RENEWAL}; 1 unless its outcome is churned (a downgrade counts as renewed)"
+            f"{_FIRST_RENEWAL}; 1 unless its outcome is churned (a downgrade counts as "
+            "renewed; a pending renewal is no outcome yet)"
         )),
         "outcomes", ("account_id", "renewal_date", "outcome"),
     ),
@@ -311,11 +312,13 @@ def outcome_query(
         values = ", ".join(f"{v} AS v{j}" for j, (_, v) in enumerate(items))
         src = qualified("main", table)
         if table == "outcomes":
-            # Renewal values are per row: QUALIFY keeps the first renewal's row.
+            # Renewal values are per row: QUALIFY keeps the first decided renewal's row.
             d = "TRY_CAST(o.renewal_date AS DATE)"
+            pending = ", ".join(param(f"pending:{w}", w) for w in PENDING_WORDS)
+            decided = f"lower(trim(CAST(o.outcome AS VARCHAR))) NOT IN ({pending})"
             body = (
                 f"SELECT a.account_id, {values} FROM asg a JOIN {src} o ON o.account_id = a.account_id "
-                f"WHERE {window(d)} QUALIFY row_number() OVER "
+                f"WHERE {window(d)} AND {decided} QUALIFY row_number() OVER "
                 f"(PARTITION BY a.account_id ORDER BY {d}, CAST(o.outcome AS VARCHAR)) = 1"
             )
         else:

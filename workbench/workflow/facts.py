@@ -28,6 +28,10 @@ from workbench.storage.tables import list_tables
 FactType = Literal["number", "text", "date", "boolean"]
 
 CHURN_WORDS = ("churned", "churn", "lost", "cancelled", "canceled", "closed lost", "terminated")
+# A renewal row with one of these outcomes has not been decided yet: it is no outcome at all.
+PENDING_WORDS = (
+    "pending", "open", "in progress", "in negotiation", "upcoming", "scheduled", "tbd", "unknown",
+)  # fmt: skip
 MAX_PRIORITIES = 8
 # Names the compiler adds to every evaluated row; account columns may not take them.
 RESERVED = frozenset(

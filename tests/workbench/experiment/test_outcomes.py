@@ -39,7 +39,9 @@ def day(n: int) -> date:
     return D0 + timedelta(days=n)
 
 
-def make_outcomes(con, rows: list[tuple[str, date, str, float, float, float]]) -> None:
+def make_outcomes(
+    con, rows: list[tuple[str, date, str, float, float | None, float | None]]
+) -> None:
     con.execute(
         "CREATE OR REPLACE TABLE outcomes (account_id VARCHAR, renewal_date DATE, outcome VARCHAR, "
         "arr_before DOUBLE, arr_after DOUBLE, expansion_arr DOUBLE, churn_reason VARCHAR)"
@@ -94,13 +96,31 @@ def test_window_edges(con, renewal_day, as_of, expected):
         ("Lost", 0.0),
         ("Closed Lost", 0.0),
         ("Cancelled", 0.0),
-        ("Expanded", 1.0),  # anything but a churn word counts as renewed
+        ("Expanded", 1.0),  # anything decided but a churn word counts as renewed
+        ("Pending", math.nan),  # not decided yet: no outcome
+        (" In Progress ", math.nan),
+        ("open", math.nan),
     ],
 )
 def test_outcome_words(con, outcome, renewed):
     assign(con, [("A1", "ai")])
     make_outcomes(con, [("A1", day(3), outcome, 100, 50, 0)])
-    assert values(con, ("renewed",))["renewed"]["A1"] == renewed
+    assert same(values(con, ("renewed",))["renewed"]["A1"], renewed)
+
+
+def test_a_pending_renewal_gives_way_to_the_next_decided_one(con):
+    assign(con, [("A1", "ai"), ("A2", "control")])
+    make_outcomes(
+        con,
+        [
+            ("A1", day(2), "Pending", 100, None, None),
+            ("A1", day(9), "Churned", 100, 0, 0),
+            ("A2", day(4), "Pending", 100, None, None),
+        ],
+    )
+    got = values(con, ("renewed", "expansion_arr"))
+    assert got["renewed"]["A1"] == 0.0 and got["expansion_arr"]["A1"] == 0.0
+    assert math.isnan(got["renewed"]["A2"]) and math.isnan(got["expansion_arr"]["A2"])
 
 
 def test_first_renewal_in_the_window_counts_and_missing_is_nan(con):
