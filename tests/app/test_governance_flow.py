@@ -171,9 +171,13 @@ def test_a_breached_guardrail_is_flagged_and_the_workflow_paused_from_the_page(
     at = open_app(sample_copy.root, "governance.py")
     error = _texts(at.error)
     assert "**Flagged for pause.**" in error
-    assert "Guardrail breached: Renewed: AI-handled" in error
-    assert "significantly worse than control" in error and "(533 accounts)" in error
-    assert "Flagged for pause" in _texts(at.markdown)  # the next steps lead with it
+    assert "significantly worse on a guardrail metric" in error
+    assert "Renewed: AI-handled 50.8% (533 accounts) vs control" in error
+    assert "vs CSM-handled" in error
+    assert error.count("AI-handled 50.8%") == 2  # each breach once: against control and CSM
+    steps = _texts(at.markdown)
+    assert "Flagged for pause" in steps  # the next steps lead with it
+    assert "Pause the workflow under Guardrails below" in steps  # not "on the Governance page"
     assert any(e.proto.label.startswith("Past guardrail flags (2)") for e in at.expander)
 
     # Without a reason and the ticked box nothing happens.

@@ -68,7 +68,11 @@ def header(pack: MonthlyPack) -> None:
     else:
         st.warning(f"**Autonomy gate:** {pack.gate_sentence}", icon=":material/pending:")
     if pack.next_steps:
-        st.markdown("**Next:** " + " ".join(pack.next_steps))
+        # The pack's steps name this page for the downloads; here the pause form is below.
+        steps = [
+            s.replace("on the Governance page", "under Guardrails below") for s in pack.next_steps
+        ]
+        st.markdown("**Next:**\n" + "\n".join(f"- {s}" for s in steps))
 
 
 def runs_section(pack: MonthlyPack) -> None:

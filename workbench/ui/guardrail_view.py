@@ -50,9 +50,7 @@ def guardrail_section(ctx: Context, pack: MonthlyPack) -> None:
     if report.breaches:
         if record_flags(ctx.con, report, actor=actor_name()):
             st.toast("Guardrail flag written to the audit log", icon=":material/flag:")
-        lines = "\n".join(
-            f"- {b.sentence}\n  \n  {breach_words(report, b)}" for b in report.breaches
-        )
+        lines = "\n".join(f"- {breach_words(report, b)}" for b in report.breaches)
         st.error(
             "**Flagged for pause.** The AI-handled arm is significantly worse on a guardrail "
             f"metric:\n\n{lines}",
