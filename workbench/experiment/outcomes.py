@@ -75,6 +75,12 @@ BUILTINS: tuple[_Builtin, ...] = (
 _BUILTIN = {b.spec.name: b for b in BUILTINS}
 
 
+def metric_label(name: str) -> str:
+    """A metric in words: "Renewed (renewed)" for a built-in one, its column name otherwise."""
+    b = _BUILTIN.get(name)
+    return f"{b.spec.label} ({name})" if b is not None else name
+
+
 @dataclass(frozen=True)
 class _Custom:
     """A column of the ``metrics`` table that is a metric, and how its values are read."""

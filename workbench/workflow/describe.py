@@ -147,16 +147,19 @@ def guardrail_words(wf: Workflow) -> tuple[str, ...]:
 
 def experiment_words(wf: Workflow) -> tuple[str, ...]:
     """The control groups and what they are compared on, one sentence each."""
+    from workbench.experiment.outcomes import metric_label  # experiment builds on workflow
+
     e = wf.experiment
     a = e.allocation
+    metrics = ", ".join(metric_label(m) for m in e.metrics) or "none chosen"
+    guards = ", ".join(metric_label(m) for m in e.guardrail_metrics) or "no metric"
     bands = ", ".join(f"{b:,.0f}" for b in e.arr_bands) or "none"
     return (
         f"Accounts on the automated route are split {a.ai:g}% AI-handled, {a.csm:g}% "
         f"CSM-handled and {a.control:g}% control (no intervention), balanced within segment "
         f"and ARR band (edges {bands}); an account keeps its arm.",
-        f"Outcomes compared: {', '.join(e.metrics) or 'none chosen'}, within {e.window_days} "
-        f"days of assignment; a significantly worse AI arm on "
-        f"{', '.join(e.guardrail_metrics) or 'no metric'} flags the workflow for pause.",
+        f"Outcomes compared: {metrics}, within {e.window_days} days of assignment; a "
+        f"significantly worse AI arm on {guards} flags the workflow for pause.",
     )
 
 

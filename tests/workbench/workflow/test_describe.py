@@ -11,6 +11,7 @@ from workbench.workflow.describe import (
     Line,
     action_words,
     describe,
+    experiment_words,
     normalisation_words,
     trigger_words,
 )
@@ -110,3 +111,19 @@ def test_output_policy_in_words(policy, expected, absent):
     wf = base.model_copy(update={"output_policy": OutputPolicy(**policy)})
     text = " ".join(output_policy_words(wf))
     assert expected in text and absent not in text
+
+
+def test_experiment_words_name_metrics_by_label_and_column():
+    wf = parse_workflow(
+        default_workflow_text().replace(
+            "metrics: [renewed, expansion_arr]",
+            "metrics: [renewed, expansion_arr, first_response_hours]",
+        )
+    )
+    split, compared = experiment_words(wf)
+    assert split.startswith("Accounts on the automated route are split 45% AI-handled, 45% CSM")
+    assert compared.startswith(
+        "Outcomes compared: Renewed (renewed), Expansion ARR (expansion_arr), "
+        "first_response_hours, within 180 days"  # a custom metric is its column
+    )
+    assert "worse AI arm on Renewed (renewed) flags" in compared
