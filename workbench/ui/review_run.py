@@ -225,7 +225,12 @@ def _run(
             except Exception:
                 status.update(label="The run did not complete; nothing was stored.", state="error")
                 raise
-            status.update(label=md_safe(outcome.sentence()), state="complete", expanded=False)
+            status.update(
+                label=f"Run {outcome.run_id} stored: {len(outcome.plan.proposed):,} action(s) "
+                "drafted, nothing sent",
+                state="complete",
+                expanded=False,
+            )
         st.success(md_safe(outcome.sentence()), icon=":material/check_circle:")
 
 
