@@ -13,7 +13,10 @@ plus the covariates recorded at assignment: ``health_score`` as it is, ``arr`` p
 * Continuous metrics: OLS with HC1 (heteroskedasticity-robust) standard errors and a t
   interval on the residual degrees of freedom.
 
-Rows whose covariates are missing are left out and counted. A covariate that is missing
+With fewer than 10 accounts per covariate (for a binary outcome: 10 of the rarer outcome)
+the effect is estimated without covariates, with a note: a handful of accounts lets the
+covariates nearly predict the outcome, and the fit then reports absurd odds ratios with
+small p-values. Rows whose covariates are missing are left out and counted. A covariate that is missing
 for more than half of the pair's accounts, constant, or a linear combination of the
 others is left out with a note. When the covariates predict a binary outcome perfectly
 (separation) or the fit does not converge, the effect is refitted without covariates and
@@ -45,6 +48,11 @@ ARR_SCALE = 10_000.0
 _MISSING_LIMIT = 0.5  # a covariate missing for more than this share is dropped, not its rows
 _SEPARATED = 15.0  # |log-odds| of a fitted account beyond this: p within 3e-7 of 0 or 1
 _DEPENDENT = 1e-10  # residual share of a scaled column explained by the others
+# The usual rule of thumb for a stable regression: at least 10 accounts per covariate (for a
+# binary outcome, 10 of the rarer outcome). Below it the covariates are left out: with a
+# handful of accounts they can nearly predict the outcome and give absurd, "significant"
+# effects.
+_PER_COVARIATE = 10
 _NAMES = ("the treatment arm", "the baseline arm")
 
 
@@ -209,9 +217,16 @@ def adjusted_effect(
                     **base,
                 )
     x, labels = _independent(x, labels, notes)
-    if x.shape[0] - x.shape[1] < 2 and x.shape[1] > 2:
-        notes.append("too few accounts for the covariates: estimated without them")
-        x, labels = x[:, :2], []
+    k = x.shape[1] - 2
+    if k:
+        rarer = min(int(yy.sum()), int((1 - yy).sum())) if kind == "binary" else n_used
+        what = "of the rarer outcome" if kind == "binary" else "accounts"
+        if rarer < _PER_COVARIATE * k or x.shape[0] - x.shape[1] < 2:
+            notes.append(
+                f"too few accounts for {k} covariate(s) ({rarer:,} {what}; at least "
+                f"{_PER_COVARIATE * k:,} are needed): estimated without them"
+            )
+            x, labels = x[:, :2], []
     fit = _fit(yy, x, kind, alpha)
     if fit.problem and x.shape[1] > 2:
         notes.append(f"{fit.problem}: estimated without covariates")

@@ -99,10 +99,10 @@ def adjusted_sentence(spec: MetricSpec, a: AdjustedEffect) -> str:
     """The covariate-adjusted effect in a sentence (or why there is none)."""
     if a.code != "ok":
         return f"Adjusted for covariates: {a.message or 'not estimated'}"
-    covs = ", ".join(a.covariates) or "no covariates"
+    head = f"Adjusted for {', '.join(a.covariates)}" if a.covariates else "Not adjusted"
     if spec.kind == "binary" and a.odds_ratio is not None and a.ame is not None:
         text = (
-            f"Adjusted for {covs} ({a.method}, {a.n_used:,} accounts): odds ratio "
+            f"{head} ({a.method}, {a.n_used:,} accounts): odds ratio "
             f"{a.odds_ratio:.3g} (95% CI {a.or_low:.3g} to {a.or_high:.3g}); average effect "
             f"{wording.diff(a.ame, 'rate')} "
             f"({wording.interval(a.ame_low, a.ame_high, 'rate', a.alpha)}), "
@@ -111,10 +111,10 @@ def adjusted_sentence(spec: MetricSpec, a: AdjustedEffect) -> str:
     else:
         unit = spec.unit if spec.kind == "continuous" else "rate"
         text = (
-            f"Adjusted for {covs} ({a.method}, {a.n_used:,} accounts): "
+            f"{head} ({a.method}, {a.n_used:,} accounts): "
             f"{wording.diff(a.coef, unit)} ({wording.interval(a.ci_low, a.ci_high, unit, a.alpha)}), "
             f"{wording.p_value(a.p)}."
         )
     if a.notes:
-        text += " " + " ".join(a.notes)
+        text += " Note: " + "; ".join(a.notes) + "."
     return text

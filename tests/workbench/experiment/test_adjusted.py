@@ -234,3 +234,33 @@ def test_separation_by_a_covariate_refits_without_covariates():
     # Without covariates the log-odds ratio is the one of the 2x2 table.
     odds = [y[t == v].mean() / (1 - y[t == v].mean()) for v in (1, 0)]
     assert r.odds_ratio == close(odds[0] / odds[1])
+
+
+@pytest.mark.parametrize(
+    "n,metric,kind,rarer",
+    [
+        # A workshop-sized pair: 4 covariates (health, ARR, two segment dummies) need 40.
+        (40, "renewed", "binary", "of the rarer outcome"),
+        (30, "spend", "continuous", "accounts"),
+    ],
+)
+def test_too_few_accounts_for_the_covariates_are_estimated_without_them(n, metric, kind, rarer):
+    df = frame(78, n)
+    r = run(df, metric, kind)
+    assert r.code == "ok" and r.covariates == ()
+    assert len(r.notes) == 1 and r.notes[0].startswith("too few accounts for 4 covariate(s) (")
+    assert rarer in r.notes[0] and "at least 40 are needed): estimated without them" in r.notes[0]
+    y, t = df[metric].to_numpy(), (df["arm"] == "ai").to_numpy(float)
+    if kind == "binary":
+        beta, _ = irls(y, np.column_stack([np.ones(n), t]))
+        assert r.coef == close(beta[1])
+        assert 0.01 < r.odds_ratio < 100  # the 2x2 table's, not a near-separated fit's
+    else:
+        assert r.coef == close(y[t == 1].mean() - y[t == 0].mean())
+
+
+def test_enough_of_the_rarer_outcome_keeps_the_covariates():
+    df = frame(79, 400)
+    r = run(df, "renewed", "binary")
+    rarer = min(df["renewed"].sum(), (1 - df["renewed"]).sum())
+    assert rarer >= 40 and r.code == "ok" and len(r.covariates) == 4
