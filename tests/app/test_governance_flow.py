@@ -194,7 +194,13 @@ def test_a_breached_guardrail_is_flagged_and_the_workflow_paused_from_the_page(
     assert "Workflow paused" in [t.value for t in at.toast]
     assert "is paused (by Ana: AI arm renews far less often)" in _texts(at.success)
     assert _metrics(at)["Mode now"] == "paused"
-    assert "Nothing to pause: the workflow is paused" in _texts(at.markdown)
+    # The flag now says who paused it, and the pause form is gone.
+    warning = _texts(at.warning)
+    assert "**Flagged for pause, and paused by Ana on " in warning
+    assert "(AI arm renews far less often).**" in warning and "before resuming" in warning
+    assert "**Flagged for pause.**" not in _texts(at.error)
+    assert not [b for b in at.button if b.key == "gov:pause"]
+    assert "Pause the workflow under Guardrails below" not in _texts(at.markdown)
 
     con = connect(sample_copy)
     try:

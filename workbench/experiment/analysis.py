@@ -102,6 +102,17 @@ class MetricResult:
     verdict: str
     underpowered: bool
 
+    @property
+    def primary(self) -> PairResult | None:
+        """The headline pair (the verdict's): the first pair that could be compared."""
+        return next((p for p in self.pairs if p.skipped is None), None)
+
+    @property
+    def significant(self) -> bool:
+        """The headline comparison found a difference at the analysis' significance level."""
+        c = self.primary.comparison if self.primary is not None else None
+        return c is not None and c.p is not None and c.p < c.alpha
+
     def pair(self, treatment: str, baseline: str) -> PairResult | None:
         return next(
             (p for p in self.pairs if (p.treatment, p.baseline) == (treatment, baseline)), None

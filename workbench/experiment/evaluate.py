@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import pandas as pd
@@ -25,8 +25,37 @@ from workbench.experiment.outcomes import outcome_frame, resolve_metrics
 from workbench.experiment.srm import SrmResult, check_srm
 from workbench.experiment.store import ExperimentInfo
 from workbench.experiment.types import ARMS, MetricSpec
+from workbench.review.store import mode_changes
 from workbench.storage.history import data_version
 from workbench.workflow.model import Workflow
+
+
+@dataclass(frozen=True)
+class Halt:
+    """The workflow no longer acts: paused or rolled back, by whom, when and why."""
+
+    mode: str
+    actor: str
+    at: datetime
+    reason: str
+
+    def words(self) -> str:
+        """``paused by Ana on 2026-11-21 14:05 (the AI arm renews less often)``."""
+        what = "paused" if self.mode == "paused" else "rolled back"
+        why = f" ({self.reason})" if self.reason else ""
+        return f"{what} by {self.actor} on {self.at:%Y-%m-%d %H:%M}{why}"
+
+
+def halt_of(con: duckdb.DuckDBPyConnection, workflow_name: str) -> Halt | None:
+    """The workflow's last mode change when it left it paused or rolled back, else None."""
+    changes = mode_changes(con, workflow_name)
+    if changes.empty:
+        return None
+    last = changes.iloc[-1]
+    if last["to_mode"] not in ("paused", "rolled_back"):
+        return None
+    reason = "" if pd.isna(last["reason"]) else str(last["reason"])
+    return Halt(str(last["to_mode"]), str(last["actor"]), last["changed_at"], reason)
 
 
 @dataclass(frozen=True)
@@ -49,6 +78,8 @@ class ExperimentReport:
     data_version: str
     window_days: int
     segments: tuple[str, ...] = field(default_factory=tuple)
+    halt: Halt | None = None
+    """Set when the workflow was paused or rolled back: the guardrail advice then says so."""
 
     @property
     def empty(self) -> bool:
@@ -83,6 +114,14 @@ class ExperimentReport:
                 f"{self.window_days} days of assignment."
             )
         return ""
+
+    def srm_failures(self) -> list[str]:
+        """The sentences of every failed sample ratio check (all assigned accounts, then each
+        metric's accounts with an outcome): while any fails, no result can be trusted."""
+        if self.analysis is None:
+            return []
+        checks = [self.analysis.srm, *(m.srm for m in self.analysis.metrics)]
+        return [c.sentence for c in checks if c.failed]
 
     def arm_counts(self) -> dict[str, int]:
         """Arm -> assigned accounts."""
@@ -126,7 +165,14 @@ class ExperimentReport:
             return f"'{self.workflow_name}' has no experiment yet."
         e = self.experiment
         counts = self.arm_counts()
-        since = e.started_at.date() if e.started_at is not None else "its first run"
+        # The data date of the first assignment, as the charts show it (the run itself may
+        # have been made later, on older data).
+        if len(self.frame) and self.frame["assigned_on"].notna().any():
+            since = f"{pd.Timestamp(self.frame['assigned_on'].min()):%Y-%m-%d}"
+        elif e.started_at is not None:
+            since = f"{e.started_at:%Y-%m-%d}"
+        else:
+            since = "its first run"
         parts = ", ".join(f"{counts[a]:,} {a}" for a in ARMS)
         return (
             f"Experiment {e.experiment_id} of '{self.workflow_name}' ({e.allocation_words()}), "
@@ -166,7 +212,7 @@ def evaluate(
     if info is None:
         return ExperimentReport(
             wf.name, None, all_experiments, pd.DataFrame(), tuple(specs), tuple(problems),
-            None, (), version, config.window_days,
+            None, (), version, config.window_days, halt=halt_of(con, wf.name),
         )  # fmt: skip
     frame = outcome_frame(con, info.experiment_id, list(specs), config.window_days, as_of=as_of)
     segments = tuple(sorted({str(s) for s in frame["segment"].dropna()})) if len(frame) else ()
@@ -184,5 +230,5 @@ def evaluate(
     breaches = guardrail_breaches(analysis) if segment is None else []
     return ExperimentReport(
         wf.name, info, all_experiments, frame, tuple(specs), tuple(problems), analysis,
-        tuple(breaches), version, config.window_days, segments,
+        tuple(breaches), version, config.window_days, segments, halt_of(con, wf.name),
     )  # fmt: skip

@@ -53,10 +53,7 @@ PACK_SHEETS = (
 def srm_warnings(report: ExperimentReport | None) -> list[str]:
     """The sentences of every failed sample ratio check (all assigned accounts, then each
     metric's accounts with an outcome)."""
-    if report is None or report.analysis is None:
-        return []
-    checks = [report.analysis.srm, *(m.srm for m in report.analysis.metrics)]
-    return [c.sentence for c in checks if c.failed]
+    return [] if report is None else report.srm_failures()
 
 
 def breach_words(report: ExperimentReport, breach: Breach) -> str:
@@ -80,9 +77,14 @@ def next_step_words(report: ExperimentReport | None) -> str:
         return "Save a workflow and run it: its runs assign accounts to the experiment's arms."
     if report.next_step or report.analysis is None:
         return report.next_step
+    if report.breaches and report.halt is not None:
+        return (
+            f"The workflow was {report.halt.words()}: find out why the AI-handled arm did "
+            "worse on the guardrail metric before resuming shadow mode."
+        )
     if report.breaches:
         return (
-            "Pause the workflow (Governance page, or `workbench mode paused --reason ...`): "
+            "Pause the workflow (Governance page, or workbench mode paused --reason ...): "
             "the AI-handled arm is doing harm on a guardrail metric; find out why first."
         )
     if srm_warnings(report):
@@ -91,7 +93,12 @@ def next_step_words(report: ExperimentReport | None) -> str:
             "checks) before trusting any result: outcomes missing for one arm, or a changed "
             "assignment."
         )
-    short = [m.spec.label for m in report.analysis.metrics if m.code == "ok" and m.underpowered]
+    # A metric whose headline comparison is already significant needs no more accounts.
+    short = [
+        m.spec.label
+        for m in report.analysis.metrics
+        if m.code == "ok" and m.underpowered and not m.significant
+    ]
     if short:
         return (
             "Keep the experiment running: more accounts are needed to detect the chosen effect "

@@ -24,7 +24,13 @@ def guardrail_words(report: ExperimentReport | None) -> str:
     if report is None:
         return "no experiment: there is no workflow"
     if report.breaches:
-        return flagged_words(report)
+        halted = f" The workflow was {report.halt.words()}." if report.halt is not None else ""
+        return flagged_words(report) + halted
+    if report.srm_failures():
+        return (
+            "not trustworthy yet: the split of accounts differs from the plan (sample ratio "
+            "mismatch), so no guardrail can be judged until that is explained"
+        )
     guarded = {s.name for s in report.specs if s.guardrail}
     if not guarded:
         return "none: the experiment has no guardrail metric"
@@ -46,9 +52,18 @@ def experiment_note(report: ExperimentReport | None, name: str | None) -> dict[s
 
 
 def flag_step(report: ExperimentReport | None, mode: Mode) -> tuple[str, ...]:
-    """The guardrail flag as the first next step, while the workflow still acts."""
-    if report is None or not report.breaches or mode not in ("shadow", "autonomous"):
+    """The guardrail flag (or a sample ratio mismatch) as the first next step, while the
+    workflow still acts."""
+    if report is None or mode not in ("shadow", "autonomous"):
         return ()
+    if not report.breaches:
+        if not report.srm_failures():
+            return ()
+        return (
+            "Sample ratio mismatch: the experiment's split of accounts differs from the plan "
+            "(see the Outcomes page). Find out why (outcomes missing for one arm, or a changed "
+            "assignment) before trusting any of its results.",
+        )
     labels = {s.name: s.label for s in report.specs}
     metrics = ", ".join(dict.fromkeys(labels.get(b.metric, b.metric) for b in report.breaches))
     against = " and ".join(

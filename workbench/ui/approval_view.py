@@ -20,7 +20,7 @@ from workbench.review.metrics import BREAKDOWNS, ApprovalMetrics
 from workbench.review.stats import EditSummary
 from workbench.ui.bootstrap import Context
 from workbench.ui.downloads import csv_and_xlsx
-from workbench.ui.review_run import md_safe
+from workbench.ui.text import md_safe
 from workbench.workflow.model import Workflow
 from workbench.workflow.store import WorkflowVersion
 

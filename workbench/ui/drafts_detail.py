@@ -21,8 +21,8 @@ from workbench.drafting.view_model import (
 )
 from workbench.errors import WorkbenchError, WorkflowInvalid
 from workbench.ui.bootstrap import Context
-from workbench.ui.drafts_view import md_safe as _md
 from workbench.ui.errors import flash, user_errors
+from workbench.ui.text import md_safe as _md
 from workbench.ui.workflow_state import Evaluated, author_input, evaluated
 from workbench.workflow.model import Workflow
 from workbench.workflow.preview import Preview

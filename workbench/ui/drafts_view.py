@@ -26,6 +26,7 @@ from workbench.ui.bootstrap import Context
 from workbench.ui.downloads import csv_and_xlsx
 from workbench.ui.errors import flash, user_errors
 from workbench.ui.llm_settings import current_llm_settings
+from workbench.ui.text import md_safe
 from workbench.ui.workflow_state import Evaluated, account_names, actor_name
 from workbench.workflow.model import Workflow
 from workbench.workflow.store import WorkflowVersion
@@ -46,11 +47,6 @@ TABLE_COLUMNS = {
     "edited": st.column_config.CheckboxColumn("Edited"),
     "first_failing": st.column_config.TextColumn("First failing check", width="large"),
 }
-
-
-def md_safe(text: str) -> str:
-    """Text shown inside Markdown: a pair of dollar signs (costs, ARR) would start maths."""
-    return text.replace("$", "\\$")
 
 
 def drafter_status() -> LLMSettings:

@@ -6,11 +6,12 @@ experiment's assignments or the workflow changed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import duckdb
 import streamlit as st
 
-from workbench.experiment.evaluate import ExperimentReport, evaluate
+from workbench.experiment.evaluate import ExperimentReport, evaluate, halt_of
 from workbench.experiment.store import experiment_version
 from workbench.storage.history import data_version
 from workbench.ui.bootstrap import Context
@@ -35,8 +36,9 @@ def _report(
 def experiment_report(
     ctx: Context, wf: Workflow, metrics: Sequence[str] | None, segment: str | None = None
 ) -> ExperimentReport:
-    """``evaluate`` for the page, from the cache while nothing it reads has changed."""
-    return _report(
+    """``evaluate`` for the page, from the cache while nothing it reads has changed (the
+    workflow's pause or rollback is read fresh: a mode change touches none of the keys)."""
+    report = _report(
         ctx.con,
         wf,
         str(ctx.workspace.root),
@@ -46,3 +48,4 @@ def experiment_report(
         None if metrics is None else tuple(metrics),
         segment,
     )
+    return replace(report, halt=halt_of(ctx.con, wf.name))

@@ -28,6 +28,7 @@ from workbench.review.pack_experiment import guardrail_words
 from workbench.ui.bootstrap import Context
 from workbench.ui.downloads import xlsx_and_html
 from workbench.ui.errors import flash, user_errors
+from workbench.ui.text import md_safe
 from workbench.ui.workflow_state import actor_name, author_input, workflow_of
 
 PAUSED = "gov:paused"
@@ -37,8 +38,9 @@ _ROOT = Path(__file__).resolve().parents[2]
 
 
 def guardrail_section(ctx: Context, pack: MonthlyPack) -> None:
-    """The experiment's guardrails: flagged for pause (in red, with a confirmed pause), or
-    clear in one green line; past flags below."""
+    """The experiment's guardrails: flagged for pause (in red, with a confirmed pause; in
+    amber once paused or rolled back), not trustworthy under a sample ratio mismatch, or clear
+    in one green line; past flags below."""
     st.subheader("Guardrails")
     if PAUSED in st.session_state:
         st.success(str(st.session_state.pop(PAUSED)), icon=":material/pause_circle:")
@@ -51,14 +53,28 @@ def guardrail_section(ctx: Context, pack: MonthlyPack) -> None:
         if record_flags(ctx.con, report, actor=actor_name()):
             st.toast("Guardrail flag written to the audit log", icon=":material/flag:")
         lines = "\n".join(f"- {breach_words(report, b)}" for b in report.breaches)
-        st.error(
-            "**Flagged for pause.** The AI-handled arm is significantly worse on a guardrail "
-            f"metric:\n\n{lines}",
-            icon=":material/front_hand:",
-        )
-        pause_form(ctx, pack)
+        if report.halt is not None:
+            st.warning(
+                f"**Flagged for pause, and {md_safe(report.halt.words())}.** The AI-handled "
+                f"arm is significantly worse on a guardrail metric:\n\n{lines}\n\nFind out "
+                "why before resuming shadow mode on the Review page.",
+                icon=":material/pause_circle:",
+            )
+        else:
+            st.error(
+                "**Flagged for pause.** The AI-handled arm is significantly worse on a "
+                f"guardrail metric:\n\n{lines}",
+                icon=":material/front_hand:",
+            )
+            pause_form(ctx, pack)
     elif report.next_step:
-        st.info(f"{report.sentence()} {report.next_step}", icon=":material/science:")
+        # Without an experiment the next step already says so; the sentence would repeat it.
+        words = report.next_step
+        if report.experiment is not None:
+            words = f"{report.sentence()} {words}"
+        st.info(words, icon=":material/science:")
+    elif report.srm_failures():
+        st.warning(f"Guardrails: {guardrail_words(report)}.", icon=":material/balance:")
     else:
         st.success(
             f"{report.sentence()} Guardrails: {guardrail_words(report)}.",

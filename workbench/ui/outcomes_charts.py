@@ -20,7 +20,7 @@ from workbench.experiment.analysis import MetricResult, PairResult
 from workbench.experiment.evaluate import ExperimentReport
 from workbench.experiment.sentences import too_few_for_test
 from workbench.experiment.types import ARM_LABELS, ARMS, MetricSpec, Unit
-from workbench.ui.review_run import md_safe
+from workbench.ui.text import md_safe
 
 COVARIATE_WORDS = {"health_score": "health score", "arr": "ARR", "segment": "segment"}
 SMALL_WEEK = 30

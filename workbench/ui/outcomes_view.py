@@ -25,7 +25,7 @@ from workbench.review.store import now
 from workbench.ui import outcomes_charts as charts
 from workbench.ui.bootstrap import Context
 from workbench.ui.downloads import csv_and_xlsx
-from workbench.ui.review_run import md_safe
+from workbench.ui.text import md_safe
 from workbench.ui.workflow_state import actor_name
 from workbench.workflow.model import Workflow
 
@@ -108,13 +108,22 @@ def guardrail_banner(ctx: Context, whole: ExperimentReport) -> None:
             f"- {md_safe(finding)} ({c.n_t:,} AI-handled and {c.n_b:,} {base} accounts with "
             "an outcome)."
         )
-    st.error(
-        "### Guardrail breached: flagged for pause\n\n"
-        + "\n".join(lines)
-        + "\n\nThe workflow is **flagged for pause — see Governance**. Pausing is a person's "
-        "decision (Governance, or `workbench mode paused`).",
-        icon=":material/gpp_bad:",
-    )
+    if whole.halt is not None:
+        st.warning(
+            "### Guardrail breached: flagged for pause\n\n"
+            + "\n".join(lines)
+            + f"\n\nThe workflow was **{md_safe(whole.halt.words())}**: find out why before "
+            "resuming shadow mode.",
+            icon=":material/pause_circle:",
+        )
+    else:
+        st.error(
+            "### Guardrail breached: flagged for pause\n\n"
+            + "\n".join(lines)
+            + "\n\nThe workflow is **flagged for pause — see Governance**. Pausing is a "
+            "person's decision (Governance, or `workbench mode paused`).",
+            icon=":material/gpp_bad:",
+        )
     st.page_link(GOVERNANCE_PAGE, label="Go to Governance", icon=":material/policy:")
 
 

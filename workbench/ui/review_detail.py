@@ -18,7 +18,7 @@ from workbench.review.decide import DecisionInput, record_decisions
 from workbench.review.stats import REASON_WORDS, REASONS
 from workbench.ui.bootstrap import Context
 from workbench.ui.errors import user_errors
-from workbench.ui.review_run import md_safe
+from workbench.ui.text import md_safe
 from workbench.workflow.describe import ROUTE_WORDS
 from workbench.workflow.model import Workflow
 from workbench.workflow.store import WorkflowVersion

@@ -23,7 +23,8 @@ from workbench.review.stats import REASONS
 from workbench.ui import review_detail as detail
 from workbench.ui.bootstrap import Context
 from workbench.ui.errors import user_errors
-from workbench.ui.review_run import APPROVAL_PAGE, md_safe
+from workbench.ui.review_run import APPROVAL_PAGE
+from workbench.ui.text import md_safe
 from workbench.workflow.model import Workflow
 from workbench.workflow.store import WorkflowVersion
 

@@ -19,6 +19,7 @@ from workbench.review.runs import RUNNABLE, run_workflow
 from workbench.ui.bootstrap import Context
 from workbench.ui.errors import flash, user_errors
 from workbench.ui.llm_settings import current_llm_settings
+from workbench.ui.text import md_safe
 from workbench.ui.workflow_state import AUTHOR, latest_as_of
 from workbench.ui.workflow_view import as_of_input
 from workbench.workflow.model import Workflow
@@ -58,11 +59,6 @@ RUN_COLUMNS = {
     "to_review": st.column_config.NumberColumn("To review"),
     "to_outbox": st.column_config.NumberColumn("To outbox"),
 }
-
-
-def md_safe(text: str) -> str:
-    """Text shown inside Markdown: a pair of dollar signs (ARR) would start maths."""
-    return text.replace("$", "\\$")
 
 
 def mode_label(mode: str) -> str:

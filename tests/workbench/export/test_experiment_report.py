@@ -28,6 +28,7 @@ from workbench.export.experiment_report import (
 from workbench.export.experiment_tables import P_FORMAT
 from workbench.export.monthly_pack import monthly_pack_html, monthly_pack_xlsx
 from workbench.export.sheets import PERCENT_FORMAT
+from workbench.review.control import change_mode
 from workbench.review.governance import build_pack, month_of
 from workbench.storage.workspace import Workspace, connect
 from workbench.workflow.store import latest
@@ -64,8 +65,13 @@ def adequate(sample_root, tmp_path_factory) -> ExperimentReport:
 
 
 @pytest.fixture(scope="module")
-def srm(sample_root, tmp_path_factory) -> ExperimentReport:
-    return _report(sample_root, tmp_path_factory.mktemp("srm"), drop_control_share=0.6)
+def srm_root(sample_root, tmp_path_factory) -> Path:
+    return _root(sample_root, tmp_path_factory.mktemp("srm"), drop_control_share=0.6)
+
+
+@pytest.fixture(scope="module")
+def srm(srm_root) -> ExperimentReport:
+    return _evaluate(srm_root)
 
 
 @pytest.fixture(scope="module")
@@ -303,6 +309,19 @@ def test_a_planted_sample_ratio_mismatch_is_loud_in_both(srm):
     _check_page(page)
     assert '<div class="alarm">WARNING — SAMPLE RATIO MISMATCH' in page
     assert "Do not trust this yet" in page
+    # No green "clear" on a split that cannot be trusted.
+    assert not srm.breaches
+    assert items["Guardrails"][0].value.startswith("not trustworthy yet: the split of accounts")
+
+
+def test_the_monthly_pack_leads_with_a_sample_ratio_mismatch(srm_root):
+    con = connect(Workspace(srm_root))
+    try:
+        pack = build_pack(con, None, month_of(date.today()))
+    finally:
+        con.close()
+    assert pack.next_steps[0].startswith("Sample ratio mismatch: the experiment's split")
+    assert pack.guardrail_sentence.startswith("not trustworthy yet")
 
 
 def test_a_breached_guardrail_is_flagged_for_pause_in_both(breach):
@@ -318,6 +337,41 @@ def test_a_breached_guardrail_is_flagged_for_pause_in_both(breach):
     _check_page(page)
     assert '<div class="guard breach"><strong>Flagged for pause.</strong>' in page
     assert all(html.escape(b.sentence) in page for b in breach.breaches)
+
+
+def test_the_next_step_does_not_ask_for_more_accounts_for_an_effect_already_found(adequate):
+    assert adequate.analysis is not None
+    renewed = adequate.analysis.metric("renewed")
+    # +15 points is found (p < 0.001) although 5 points could not be detected reliably.
+    assert renewed is not None and renewed.significant and renewed.underpowered
+    step = next_step_words(adequate)
+    for m in adequate.analysis.metrics:
+        if m.significant:
+            assert m.spec.label not in step, step
+
+
+def test_the_experiment_starts_on_the_data_date_of_its_first_assignment(adequate):
+    first = adequate.frame["assigned_on"].min()
+    assert f"since {first:%Y-%m-%d}:" in adequate.sentence()
+
+
+def test_after_a_pause_the_flag_says_who_paused_and_the_next_step_moves_on(breach_root, tmp_path):
+    root = Path(shutil.copytree(breach_root, tmp_path / "ws"))
+    con = connect(Workspace(root))
+    try:
+        wf = latest(con).workflow
+        change_mode(con, wf, "paused", actor="Ana", reason="AI arm renews less often")
+        report = evaluate(con, wf)
+        pack = build_pack(con, None, month_of(date.today()))
+    finally:
+        con.close()
+    assert report.halt is not None and report.halt.actor == "Ana"
+    assert report.halt.words().startswith("paused by Ana on ")
+    assert next_step_words(report).startswith("The workflow was paused by Ana on ")
+    items = _items(_load(report)["Experiment"])
+    assert "The workflow was paused by Ana on " in items["Guardrails"][0].value
+    assert not any(s.startswith("Flagged for pause") for s in pack.next_steps)
+    assert pack.next_steps[0].startswith("The workflow is paused")
 
 
 def test_the_sheets_and_section_for_the_monthly_pack(adequate):
