@@ -144,6 +144,29 @@ def weekly_frame(frame: pd.DataFrame, name: str, segment: str | None = None) -> 
     return pd.DataFrame(grouped[columns])
 
 
+def one_week_words(frame: pd.DataFrame, data: pd.DataFrame) -> str:
+    """Why the weekly chart has no lines yet: every account was assigned in one week, or only
+    one week's accounts have an outcome so far (``data`` is ``weekly_frame``'s, one week)."""
+    days = pd.to_datetime(frame["assigned_on"]).dropna()
+    mondays = (days - pd.to_timedelta(days.dt.day_of_week, unit="D")).dt.normalize().unique()
+    week = pd.Timestamp(data["week"].iloc[0])
+    if days.nunique() == 1:
+        return (
+            f"Every account so far was assigned on {pd.Timestamp(days.iloc[0]):%Y-%m-%d}; the "
+            "lines appear once a second week of assignments has outcomes."
+        )
+    if len(mondays) == 1:
+        return (
+            f"Every account so far was assigned in the week of {week:%Y-%m-%d}; the lines "
+            "appear once a second week of assignments has outcomes."
+        )
+    return (
+        f"Only accounts assigned in the week of {week:%Y-%m-%d} have an outcome so far "
+        f"(accounts were assigned in {len(mondays)} weeks); the lines appear once a second "
+        "week of assignments has outcomes."
+    )
+
+
 def weekly_chart(data: pd.DataFrame, spec: MetricSpec) -> alt.LayerChart | alt.FacetChart:
     """The metric per assignment week and arm: lines with points, hollow where small."""
     rate = spec.kind == "binary"
@@ -371,16 +394,8 @@ def weekly(report: ExperimentReport, m: MetricResult, segment: str | None) -> No
     st.altair_chart(weekly_chart(data, m.spec), width="stretch")
     weeks = data["week"].nunique()
     if weeks < 2:
-        days = sorted(pd.to_datetime(report.frame["assigned_on"]).dropna().unique())
-        when = (
-            f"on {pd.Timestamp(days[0]):%d %b %Y}"
-            if len(days) == 1
-            else f"in the week of {data['week'].iloc[0]:%d %b %Y}"
-        )
-        st.caption(
-            f"Every account so far was assigned {when}; the lines appear once a second week "
-            "of assignments has outcomes."
-        )
+        rows = report.frame if segment is None else report.frame[report.frame["segment"] == segment]
+        st.caption(one_week_words(rows, data))
     else:
         st.caption(
             f"Accounts with an outcome per assignment week and arm. Hollow points rest on fewer "
