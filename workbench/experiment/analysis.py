@@ -280,6 +280,10 @@ def _metric(
     else:
         verdict = primary.sentence
     if distrust:
+        # The figures stay visible; the judgement after them ("a real improvement") goes.
+        figures, judged, _ = verdict.partition(" — ")
+        if judged:
+            verdict = f"{figures} — no verdict until the mismatch is explained."
         verdict = "Do not trust this yet, the split differs from the plan. " + verdict
     under = primary is None or primary.power is None or primary.power.underpowered
     return MetricResult(

@@ -214,12 +214,12 @@ def _boxes(report: ExperimentReport | None) -> str:
     if report is None:
         return alarms
     if report.breaches:
-        items = "".join(
-            f"<li>{html.escape(b.sentence)}<br>{html.escape(breach_words(report, b))}</li>"
-            for b in report.breaches
-        )
+        items = "".join(f"<li>{html.escape(breach_words(report, b))}</li>" for b in report.breaches)
+        head = "Flagged for pause."
+        if report.halt is not None:
+            head = f"Flagged for pause, and {html.escape(report.halt.words())}."
         return alarms + (
-            '<div class="guard breach"><strong>Flagged for pause.</strong> '
+            f'<div class="guard breach"><strong>{head}</strong> '
             "A guardrail metric is significantly worse in the AI-handled arm:"
             f"<ul>{items}</ul></div>"
         )

@@ -146,7 +146,11 @@ def test_a_mismatched_split_is_loud_everywhere():
     df = outcome_frame(84, 5_000, p=(0.55, 0.37, 0.08))
     r = analyze(df, [RENEWED], SHARES)
     assert r.srm.failed and r.srm.sentence.startswith("WARNING — SAMPLE RATIO MISMATCH")
-    assert r.metric("renewed").verdict.startswith("Do not trust this yet")
+    verdict = r.metric("renewed").verdict
+    assert verdict.startswith("Do not trust this yet, the split differs from the plan. Renewed:")
+    # The figures stay; the judgement is withheld.
+    assert verdict.endswith(" — no verdict until the mismatch is explained.")
+    assert "real improvement" not in verdict and "not distinguishable" not in verdict
 
 
 def test_outcomes_missing_more_in_one_arm_fail_the_metric_check_only():
