@@ -161,7 +161,7 @@ def test_clear_guardrails_are_one_green_line_with_a_way_to_the_outcomes(sample_c
     assert "Open the Outcomes page" in labels or "experiment report below" in _texts(at.caption)
     assert "Download the experiment report (xlsx)" in _downloads(at)
     assert "Download the experiment report (HTML)" in _downloads(at)
-    assert any(e.proto.label.startswith("Past guardrail flags (0)") for e in at.expander)
+    assert any(e.proto.label.startswith("Every guardrail flag so far (0)") for e in at.expander)
 
 
 def test_a_breached_guardrail_is_flagged_and_the_workflow_paused_from_the_page(
@@ -178,15 +178,25 @@ def test_a_breached_guardrail_is_flagged_and_the_workflow_paused_from_the_page(
     steps = _texts(at.markdown)
     assert "Flagged for pause" in steps  # the next steps lead with it
     assert "Pause the workflow under Guardrails below" in steps  # not "on the Governance page"
-    assert any(e.proto.label.startswith("Past guardrail flags (2)") for e in at.expander)
+    assert any(e.proto.label.startswith("Every guardrail flag so far (2)") for e in at.expander)
 
     # Without a reason and the ticked box nothing happens.
+    at.button(key="gov:pause").click().run()
+    assert (
+        "Not paused yet: fill in your name and the reason, then tick the box to confirm."
+        in _texts(at.error)
+    )
     at.text_input(key="gov:pause-actor").set_value("Ana")
     at.button(key="gov:pause").click().run()
-    assert "Fill in your name and the reason, and tick the box, first" in _texts(at.error)
+    assert "Not paused yet: fill in the reason, then tick the box to confirm." in _texts(at.error)
     at.text_input(key="gov:pause-reason").set_value("AI arm renews far less often")
     at.button(key="gov:pause").click().run()
-    assert "Fill in your name and the reason, and tick the box, first" in _texts(at.error)
+    assert "Not paused yet: tick the box to confirm." in _texts(at.error)
+    con = connect(sample_copy)
+    try:
+        assert current_mode(con, NAME) == "shadow"  # nothing changed
+    finally:
+        con.close()
 
     at.checkbox(key="gov:pause-sure").check()
     at.button(key="gov:pause").click().run()

@@ -67,10 +67,10 @@ class Plan:
 
     def sentence(self) -> str:
         n = len(self.proposed)
-        text = f"{n} new action{'s' if n != 1 else ''} proposed"
+        text = f"{n:,} new action{'s' if n != 1 else ''} proposed"
         if len(self.skipped):
             counts = self.skipped["reason"].value_counts()
-            parts = [f"{int(counts[r])} {SKIP_WORDS[r]}" for r in SKIP_WORDS if r in counts]
+            parts = [f"{int(counts[r]):,} {SKIP_WORDS[r]}" for r in SKIP_WORDS if r in counts]
             text += "; skipped: " + "; ".join(parts)
         return text + "."
 

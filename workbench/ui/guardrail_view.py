@@ -15,6 +15,8 @@ from streamlit.errors import StreamlitAPIException
 
 from workbench.experiment.evaluate import ExperimentReport
 from workbench.experiment.guardrail import flags, record_flags
+from workbench.experiment.outcomes import metric_label
+from workbench.experiment.wording import ARM_AS_BASELINE
 from workbench.export.experiment_report import (
     breach_words,
     experiment_report_html,
@@ -105,10 +107,11 @@ def pause_form(ctx: Context, pack: MonthlyPack) -> None:
     )
     if not st.button("Pause the workflow", type="primary", key="gov:pause"):
         return
-    if not actor or not reason.strip() or not sure:
-        st.error(
-            "Fill in your name and the reason, and tick the box, first.", icon=":material/warning:"
-        )
+    missing = [w for w, ok in (("your name", actor), ("the reason", reason.strip())) if not ok]
+    if missing or not sure:
+        todo = [f"fill in {' and '.join(missing)}"] if missing else []
+        todo += [] if sure else ["tick the box to confirm"]
+        st.error(f"Not paused yet: {', then '.join(todo)}.", icon=":material/warning:")
         return
     with user_errors():
         change_mode(
@@ -135,13 +138,17 @@ def outcomes_link() -> None:
 
 
 def past_flags(ctx: Context, pack: MonthlyPack) -> None:
-    """Every guardrail flag of the workflow's experiments, newest first."""
+    """Every guardrail flag of the workflow's experiments (the current ones too), newest
+    first."""
     found = flags(ctx.con, pack.workflow_name or "")
-    with st.expander(f"Past guardrail flags ({len(found):,})"):
+    with st.expander(f"Every guardrail flag so far ({len(found):,})"):
         if found.empty:
             st.caption("No guardrail has been breached in this workflow's experiments.")
             return
-        shown = found.rename(
+        shown = found.assign(
+            metric=found["metric"].map(metric_label),
+            baseline=found["baseline"].map(lambda b: ARM_AS_BASELINE.get(b, b)),
+        ).rename(
             columns={
                 "flagged_at": "flagged at", "experiment_id": "experiment", "baseline": "against",
                 "data_version": "data version",
