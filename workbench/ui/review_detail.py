@@ -147,6 +147,12 @@ def _flags(row: pd.Series) -> None:
             "the gate, and the Outcomes page compares this arm with the AI arm and control.",
             icon=":material/science:",
         )
+    if str(row.get("arm") or "") == "ai":
+        st.caption(
+            "AI-handled arm of the experiment: in shadow mode a CSM reviews this draft like any "
+            "other; once the workflow is autonomous, actions of this arm go to the outbox "
+            "without review (apart from the sampled ones)."
+        )
     if bool(row["sampled"]):
         st.caption(
             "Sampled in autonomous mode: this review checks the workflow still clears the bar; "

@@ -34,7 +34,10 @@ TABLE = {
     "account_name": st.column_config.TextColumn("Account", pinned=True),
     "route": st.column_config.TextColumn("Route"),
     "arm": st.column_config.TextColumn(
-        "Arm", help="Experiment arm (automated route only)", width=110
+        "Arm",
+        help="Experiment arm. Only the automated route is in the experiment: escalated "
+        "accounts (human or manager route) always go to a person.",
+        width=140,
     ),
     "held": st.column_config.CheckboxColumn("Held", help="The drafting checks held this draft"),
     "segment": st.column_config.TextColumn("Segment"),
@@ -141,8 +144,11 @@ def _table(view: pd.DataFrame) -> list[str]:
     """The queue as one table; returns the action keys of the selected rows."""
     table = qv.queue_table(view)
     if "arm" in table.columns:
-        # Arms in the Outcomes page's words; human and manager routes have none (blank, not "None").
-        table["arm"] = [ARM_LABELS.get(a, a) if isinstance(a, str) else "" for a in table["arm"]]
+        # Arms in the Outcomes page's words; human and manager routes are outside the experiment.
+        table["arm"] = [
+            ARM_LABELS.get(a, a) if isinstance(a, str) else "not in experiment"
+            for a in table["arm"]
+        ]
     keys = list(table["action_key"])
     event = st.dataframe(
         table,
