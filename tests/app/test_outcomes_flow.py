@@ -205,6 +205,14 @@ def test_adequate_experiment_shows_a_real_improvement(workspace, monkeypatch):
     _ok(at)
     need10 = required_n_binary(control, 0.10)
     assert _metrics(at)["Needed per arm"] == f"{need10.n:,}"
+    # A continuous metric: a change of nothing is refused in words, not replaced silently.
+    at.selectbox(key="oc:pw-metric").set_value("expansion_arr").run()
+    _ok(at)
+    at.number_input(key="oc:pw-mde:expansion_arr:ai:control").set_value(0.0).run()
+    _ok(at)
+    assert _has(at.info, "Enter the change worth detecting (above zero)")
+    assert "Needed per arm" not in _metrics(at)
+    at.selectbox(key="oc:pw-metric").set_value("renewed").run()
 
     # A segment: the figures are the segment's, guardrails stay on the whole experiment.
     segment = report.segments[-1]

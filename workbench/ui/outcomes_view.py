@@ -319,8 +319,15 @@ def power_calculator(report: ExperimentReport) -> None:
                 icon=":material/calculate:",
             )
             return
+        if effect <= 0:
+            st.info(
+                "Enter the change worth detecting (above zero): no number of accounts can "
+                "detect a change of nothing.",
+                icon=":material/calculate:",
+            )
+            return
         result = plan_power(
-            "continuous", n_t, n_b, sd=sd, mde=effect or None, alpha=a.alpha, power=a.power,
+            "continuous", n_t, n_b, sd=sd, mde=effect, alpha=a.alpha, power=a.power,
             unit=m.spec.unit,
         )  # fmt: skip
     req = result.required
