@@ -14,7 +14,9 @@ from tests.experiment_scenarios import add_outcomes, build_small, run_broad
 from workbench.experiment import wording
 from workbench.experiment.evaluate import ExperimentReport, evaluate
 from workbench.experiment.power import required_n_binary
+from workbench.review.control import change_mode
 from workbench.storage.workspace import Workspace, connect
+from workbench.workflow.store import latest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "app_pages/outcomes.py"
@@ -258,3 +260,18 @@ def test_guardrail_breach_is_flagged_for_pause_once(workspace, monkeypatch):
     assert _db(root, "SELECT count(*) FROM wb.guardrail_flags")[0][0] == len(flags)
     audits = _db(root, "SELECT count(*) FROM wb.audit_log WHERE kind = 'guardrail'")[0][0]
     assert audits == len(flags)
+
+    # Paused (here through the library, as the Governance page does): the cached analysis is
+    # reused, but the banner now says who paused the workflow instead of asking for a pause.
+    con = connect(Workspace(root))
+    try:
+        wf = latest(con).workflow
+        change_mode(con, wf, "paused", actor="Ana", reason="AI arm renews less often")
+    finally:
+        con.close()
+    at.run()
+    _ok(at)
+    assert not [t for t in _texts(at.error) if "Guardrail breached" in t]
+    banner = next(t for t in _texts(at.warning) if "Guardrail breached" in t)
+    assert "The workflow was **paused by Ana on " in banner
+    assert "(AI arm renews less often)**" in banner

@@ -16,9 +16,9 @@ plus the covariates recorded at assignment: ``health_score`` as it is, ``arr`` p
 With fewer than 10 accounts per covariate (for a binary outcome: 10 of the rarer outcome)
 the effect is estimated without covariates, with a note: a handful of accounts lets the
 covariates nearly predict the outcome, and the fit then reports absurd odds ratios with
-small p-values. Rows whose covariates are missing are left out and counted. A covariate that is missing
-for more than half of the pair's accounts, constant, or a linear combination of the
-others is left out with a note. When the covariates predict a binary outcome perfectly
+small p-values. Rows whose covariates are missing are left out and counted. A covariate
+that is missing for more than half of the pair's accounts, constant, or a linear
+combination of the others is left out with a note. When the covariates predict a binary outcome perfectly
 (separation) or the fit does not converge, the effect is refitted without covariates and
 the note says so; when the arm itself separates the outcome (one arm all 0 or all 1) the
 odds ratio is infinite and the result carries the code ``separation`` instead.

@@ -54,7 +54,7 @@ def guardrail_section(ctx: Context, pack: MonthlyPack) -> None:
     if report.breaches:
         if record_flags(ctx.con, report, actor=actor_name()):
             st.toast("Guardrail flag written to the audit log", icon=":material/flag:")
-        lines = "\n".join(f"- {breach_words(report, b)}" for b in report.breaches)
+        lines = "\n".join(f"- {md_safe(breach_words(report, b))}" for b in report.breaches)
         if report.halt is not None:
             st.warning(
                 f"**Flagged for pause, and {md_safe(report.halt.words())}.** The AI-handled "
