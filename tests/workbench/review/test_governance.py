@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from tests.experiment_scenarios import build_broad
-from tests.workbench.review.shadow_month import MONTH, RUN_1, open_busy, prepare_busy
+from tests.workbench.review.shadow_month import MONTH, RUN_1
 from workbench import audit
 from workbench.errors import NotFound, WorkbenchError
 from workbench.experiment.evaluate import evaluate
@@ -24,19 +23,6 @@ from workbench.review.runs import run_workflow
 from workbench.storage.workspace import Workspace, connect
 from workbench.workflow import store as versions
 from workbench.workflow.facts import default_as_of
-
-
-@pytest.fixture(scope="session")
-def prepared_busy(prepared_book: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A closed workspace after the shadow period, made once."""
-    return prepare_busy(prepared_book, tmp_path_factory)
-
-
-@pytest.fixture
-def busy(prepared_busy: Path, tmp_path: Path):
-    opened = open_busy(prepared_busy, tmp_path)
-    yield opened
-    opened.con.close()
 
 
 @pytest.fixture

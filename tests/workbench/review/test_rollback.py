@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pytest
 
-from tests.workbench.review.shadow_month import MONTH, RUN_1, RUN_2, open_busy, prepare_busy
+from tests.workbench.review.shadow_month import MONTH, RUN_1, RUN_2
 from workbench import audit
 from workbench.errors import NotFound, WorkbenchError
 from workbench.review import store
@@ -18,20 +16,6 @@ from workbench.review.rollback import rollback
 from workbench.review.runs import run_workflow
 from workbench.workflow import store as versions
 from workbench.workflow.facts import default_as_of
-
-
-@pytest.fixture(scope="session")
-def prepared_busy(prepared_book: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A closed workspace after the shadow period, made once."""
-    return prepare_busy(prepared_book, tmp_path_factory)
-
-
-@pytest.fixture
-def busy(prepared_busy: Path, tmp_path: Path):
-    opened = open_busy(prepared_busy, tmp_path)
-    yield opened
-    opened.con.close()
-
 
 # --- the rollback plan -----------------------------------------------------------------
 
